@@ -1,0 +1,1 @@
+from .synchronize import synchronize  # noqa: F401

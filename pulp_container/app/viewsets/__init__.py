@@ -1,0 +1,15 @@
+from .content import (  # noqa: F401
+    BlobViewSet,
+    ManifestSignatureViewSet,
+    ManifestViewSet,
+    TagViewSet,
+)
+from .distributions import ContainerDistributionViewSet  # noqa: F401
+from .namespaces import ContainerNamespaceViewSet  # noqa: F401
+from .remotes import ContainerRemoteViewSet  # noqa: F401
+from .repositories import (  # noqa: F401
+    ContainerPushRepositoryVersionViewSet,
+    ContainerPushRepositoryViewSet,
+    ContainerRepositoryVersionViewSet,
+    ContainerRepositoryViewSet,
+)

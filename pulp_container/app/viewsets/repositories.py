@@ -1,0 +1,81 @@
+"""REST endpoints of container repositories, their versions and the sync action."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+
+from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
+from pulpcore.plugin.tasking import dispatch
+from pulpcore.plugin.viewsets import (
+    OperationPostponedResponse,
+    ReadOnlyRepositoryViewSet,
+    RepositoryVersionViewSet,
+    RepositoryViewSet,
+    RolesMixin,
+)
+
+from pulp_container.app import models, serializers, tasks
+from pulp_container.app.access_policies import AUTHENTICATED_ALLOW_ALL
+
+
+class ContainerRepositoryViewSet(RepositoryViewSet, RolesMixin):
+    """Repositories of container content that can be synced, curated and served."""
+
+    endpoint_name = "container"
+    queryset = models.ContainerRepository.objects.all()
+    serializer_class = serializers.ContainerRepositorySerializer
+    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+
+    @extend_schema(
+        description="Start a task that syncs content from a remote registry.",
+        summary="Sync from a remote",
+        responses={202: AsyncOperationResponseSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        serializer_class=serializers.ContainerRepositorySyncURLSerializer,
+    )
+    def sync(self, request, pk):
+        """Dispatch a sync of the repository from the given or the repository's remote."""
+        repository = self.get_object()
+        serializer = serializers.ContainerRepositorySyncURLSerializer(
+            data=request.data, context={"request": request, "repository_pk": pk}
+        )
+        serializer.is_valid(raise_exception=True)
+        remote = serializer.validated_data.get("remote", repository.remote)
+        mirror = serializer.validated_data.get("mirror", False)
+
+        result = dispatch(
+            tasks.synchronize,
+            shared_resources=[remote],
+            exclusive_resources=[repository],
+            kwargs={
+                "remote_pk": str(remote.pk),
+                "repository_pk": str(repository.pk),
+                "mirror": mirror,
+            },
+        )
+        return OperationPostponedResponse(result, request)
+
+
+class ContainerRepositoryVersionViewSet(RepositoryVersionViewSet):
+    """Versions of a container repository."""
+
+    parent_viewset = ContainerRepositoryViewSet
+    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+
+
+class ContainerPushRepositoryViewSet(ReadOnlyRepositoryViewSet, RolesMixin):
+    """Repositories that the registry made on the first push to a new name."""
+
+    endpoint_name = "container-push"
+    queryset = models.ContainerPushRepository.objects.all()
+    serializer_class = serializers.ContainerPushRepositorySerializer
+    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+
+
+class ContainerPushRepositoryVersionViewSet(RepositoryVersionViewSet):
+    """Versions of a push repository."""
+
+    parent_viewset = ContainerPushRepositoryViewSet
+    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
