@@ -174,9 +174,7 @@ def ensure_database(config: StackConfig, fresh: bool = False) -> None:
     _psql_as_admin(config, f"ALTER ROLE \"{role}\" PASSWORD '{password}'")
     if fresh:
         _psql_as_admin(config, f'DROP DATABASE IF EXISTS "{config.db_name}" WITH (FORCE)')
-    exists = _psql_as_admin(
-        config, f"SELECT 1 FROM pg_database WHERE datname = '{config.db_name}'"
-    )
+    exists = _psql_as_admin(config, f"SELECT 1 FROM pg_database WHERE datname = '{config.db_name}'")
     if not exists:
         _psql_as_admin(config, f'CREATE DATABASE "{config.db_name}" OWNER "{role}"')
 
@@ -273,7 +271,10 @@ def check_key_files(config: StackConfig) -> None:
 
 def check_ports_free(config: StackConfig) -> None:
     """Stop when the API or content port is taken, naming the variable that moves it."""
-    for variable, port in (("PULP_API_PORT", config.api_port), ("PULP_CONTENT_PORT", config.content_port)):
+    for variable, port in (
+        ("PULP_API_PORT", config.api_port),
+        ("PULP_CONTENT_PORT", config.content_port),
+    ):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:

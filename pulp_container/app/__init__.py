@@ -9,4 +9,3 @@ class PulpContainerPluginAppConfig(PulpPluginAppConfig):
     version = "2.31.0"
     python_package_name = "pulp-container"
     domain_compatible = True
-

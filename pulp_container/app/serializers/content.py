@@ -23,8 +23,8 @@ class BlobSerializer(SingleArtifactContentSerializer):
         model = models.Blob
 
 
-class ManifestSerializer(SingleArtifactContentSerializer):
-    """A manifest, list or index with the units it references."""
+class ManifestSerializer(NoArtifactContentSerializer):
+    """A manifest, list or index with the units it references; its bytes live in the database."""
 
     digest = serializers.CharField(read_only=True, help_text=_("The manifest digest."))
     schema_version = serializers.IntegerField(read_only=True)
@@ -42,7 +42,10 @@ class ManifestSerializer(SingleArtifactContentSerializer):
         read_only=True, help_text=_("The config blob."), view_name="container-blobs-detail"
     )
     blobs = DetailRelatedField(
-        many=True, read_only=True, help_text=_("The layer blobs."), view_name="container-blobs-detail"
+        many=True,
+        read_only=True,
+        help_text=_("The layer blobs."),
+        view_name="container-blobs-detail",
     )
     annotations = serializers.JSONField(read_only=True)
     labels = serializers.JSONField(read_only=True)
@@ -63,7 +66,7 @@ class ManifestSerializer(SingleArtifactContentSerializer):
         return "org.flatpak.ref" in manifest.labels
 
     class Meta:
-        fields = SingleArtifactContentSerializer.Meta.fields + (
+        fields = NoArtifactContentSerializer.Meta.fields + (
             "digest",
             "schema_version",
             "media_type",
