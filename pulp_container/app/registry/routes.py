@@ -1,16 +1,35 @@
-"""The routing table of the registry API: one handler module per resource."""
+"""
+The routing table of the registry API: one handler module per resource.
+
+Repository names may have several path segments, so each route matches the name as
+`{path:...}` (the key pulpcore's content handler reads) up to the resource keyword.
+Add a route by adding one line to ROUTES.
+"""
 
 from aiohttp import web
 
-from pulp_container.constants import API_VERSION_HEADER, API_VERSION_VALUE
+from pulp_container.app.auth.server import token_view
+from pulp_container.app.registry import base, blobs, catalog, manifests, tags
 
+NAME = "{path:.+?}"
 
-async def api_version_check(request: web.Request) -> web.Response:
-    """Answer `GET /v2/`, the base endpoint that clients probe first."""
-    return web.json_response({}, headers={API_VERSION_HEADER: API_VERSION_VALUE})
+# (method, path, handler). GET routes answer HEAD as well.
+ROUTES = [
+    ("GET", "/v2/", base.api_version_check),
+    ("GET", "/v2", base.api_version_check),
+    ("GET", "/token/", token_view),
+    ("GET", "/token", token_view),
+    ("GET", "/v2/_catalog", catalog.get_catalog),
+    ("GET", f"/v2/{NAME}/tags/list", tags.list_tags),
+    ("GET", f"/v2/{NAME}/manifests/{{reference}}", manifests.get_manifest),
+    ("GET", f"/v2/{NAME}/blobs/{{digest}}", blobs.get_blob),
+]
 
 
 def add_registry_routes(app: web.Application) -> None:
     """Add every registry route to the content app."""
-    app.router.add_get("/v2/", api_version_check)
-    app.router.add_get("/v2", api_version_check)
+    for method, path, handler in ROUTES:
+        if method == "GET":
+            app.router.add_get(path, handler)
+        else:
+            app.router.add_route(method, path, handler)

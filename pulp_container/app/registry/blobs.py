@@ -1,0 +1,8 @@
+"""Registry handler stub; the implementation follows."""
+
+from pulp_container.app.registry.errors import RegistryError
+
+
+async def get_blob(request):
+    """Not implemented yet."""
+    raise RegistryError("UNSUPPORTED")
