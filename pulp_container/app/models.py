@@ -397,11 +397,15 @@ class ContainerUpload(BaseModel):
         repository: The push repository the upload belongs to.
         name: The registry repository name the upload was started on.
         size: The number of bytes received so far.
-        file_path: The path of the partial upload file.
+        file_path: The path of the partial upload file; empty once the upload is finished.
+        blob: The blob that the finished upload (or a cross-repository mount) created. The row
+            then records that the blob was pushed to `name`, so that a manifest pushed there
+            may reference it before the blob is part of a repository version.
     """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="+")
     name = models.TextField()
     size = models.BigIntegerField(default=0)
     file_path = models.TextField()
+    blob = models.ForeignKey(Blob, null=True, on_delete=models.CASCADE, related_name="uploads")
     pulp_domain = models.ForeignKey("core.Domain", default=get_domain_pk, on_delete=models.PROTECT)
