@@ -16,6 +16,7 @@ from pulpcore.plugin.models import (
 from pulpcore.plugin.repo_version_utils import remove_duplicates, validate_repo_version
 from pulpcore.plugin.util import get_domain_pk
 
+from pulp_container.app.downloaders import RegistryDownloaderFactory
 from pulp_container.constants import MANIFEST_TYPES
 
 log = getLogger(__name__)
@@ -238,6 +239,15 @@ class ContainerRemote(Remote, AutoAddObjPermsMixin):
         permissions = [
             ("manage_roles_containerremote", "Can manage role assignments on container remote"),
         ]
+
+    @property
+    def download_factory(self):
+        """The factory of registry-aware downloaders (token auth), made on first access."""
+        try:
+            return self._download_factory
+        except AttributeError:
+            self._download_factory = RegistryDownloaderFactory(self)
+            return self._download_factory
 
 
 class ContainerPullThroughRemote(Remote, AutoAddObjPermsMixin):

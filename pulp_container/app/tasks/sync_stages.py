@@ -1,0 +1,360 @@
+"""
+The first stage of a container sync and the content saver that writes manifest links.
+
+`ContainerFirstStage` walks the upstream tag list in batches. For each batch it HEADs the
+tags the repository already has and skips those whose `Docker-Content-Digest` is unchanged,
+so an unchanged upstream costs one HEAD per tag and no manifest GET. Other tags are fetched
+and emitted bottom-up: blobs, then image manifests, then lists, then tags, because each
+level's rows reference the saved rows of the level below.
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any, Optional, TypeVar
+
+from asgiref.sync import sync_to_async
+
+from pulpcore.plugin.models import Artifact, ProgressReport
+from pulpcore.plugin.stages import (
+    ContentSaver,
+    DeclarativeArtifact,
+    DeclarativeContent,
+    Stage,
+)
+
+from pulp_container.app.manifests import (
+    Descriptor,
+    ManifestError,
+    ParsedManifest,
+    build_blob_links,
+    build_list_links,
+    build_manifest,
+    parse_image_config,
+)
+from pulp_container.app.models import (
+    Blob,
+    BlobManifest,
+    Manifest,
+    ManifestListManifest,
+    Tag,
+)
+from pulp_container.app.tasks.upstream import TagFilter, UpstreamRegistry
+from pulp_container.constants import IMAGE_CONFIG_MEDIA_TYPES, MANIFEST_TYPE_LIST
+
+log = logging.getLogger(__name__)
+
+# Tags handled together: one DB lookup and one pipeline round trip per batch.
+TAG_BATCH_SIZE = 250
+# Tag batches in flight at once, so fetching one overlaps saving another.
+MAX_BATCHES_IN_FLIGHT = 3
+# Lists that name lists are followed this deep; OCI allows nesting, real images use one level.
+MAX_LIST_DEPTH = 4
+# Blobs larger than this are never read as an image config.
+MAX_CONFIG_SIZE = 4 * 1024 * 1024
+
+T = TypeVar("T")
+
+
+def chunked(items: list[T], size: int) -> Iterator[list[T]]:
+    """Yield consecutive slices of `items` of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RepositoryIndex:
+    """Batched lookups of tags and manifests in the repository version the sync starts from."""
+
+    def __init__(self, version) -> None:
+        self.version = version
+
+    def tag_digests(self, names: list[str]) -> dict[str, str]:
+        """Return the manifest digest of each tag in `names` that the version contains."""
+        if self.version is None:
+            return {}
+        tags = self.version.get_content(Tag.objects.filter(name__in=names))
+        return dict(tags.values_list("name", "tagged_manifest__digest"))
+
+    def manifests(self, digests: Iterable[str]) -> dict[str, Manifest]:
+        """Return the manifests of the version with a digest in `digests`."""
+        digests = list(digests)
+        if self.version is None or not digests:
+            return {}
+        manifests = Manifest.objects.filter(digest__in=digests).only("pk", "digest", "type")
+        return {manifest.digest: manifest for manifest in self.version.get_content(manifests)}
+
+
+class SyncProgress:
+    """The progress reports of one sync, shown by `pulp task show`."""
+
+    def __init__(self) -> None:
+        self.tags = ProgressReport(message="Listing tags", code="sync.listing.tags")
+        self.unchanged = ProgressReport(
+            message="Skipping unchanged tags", code="sync.skipping.unchanged_tags"
+        )
+        self.manifests = ProgressReport(
+            message="Processing manifests", code="sync.processing.manifests"
+        )
+        self.blobs = ProgressReport(message="Processing blobs", code="sync.processing.blobs")
+        self.reports = [self.tags, self.unchanged, self.manifests, self.blobs]
+
+    async def __aenter__(self) -> "SyncProgress":
+        for report in self.reports:
+            await report.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        for report in self.reports:
+            await report.__aexit__(*exc_info)
+
+
+class ContainerFirstStage(Stage):
+    """
+    Discover the upstream content of a remote and emit it as `DeclarativeContent`.
+
+    Args:
+        remote: The `ContainerRemote` to sync from.
+        base_version: The repository version the sync starts from, or None.
+        upstream_tags: Filled with tag name -> manifest digest for every synced tag, for the
+            mirror step after the pipeline.
+    """
+
+    def __init__(self, remote, base_version, upstream_tags: dict[str, str]) -> None:
+        super().__init__()
+        self.remote = remote
+        self.upstream = UpstreamRegistry(remote)
+        self.index = RepositoryIndex(base_version)
+        self.tag_filter = TagFilter(remote.include_tags, remote.exclude_tags)
+        self.deferred = remote.policy != remote.IMMEDIATE
+        self.upstream_tags = upstream_tags
+        self.progress: Optional[SyncProgress] = None
+
+    async def run(self) -> None:
+        """List tags page by page and sync them in batches, a few batches at a time."""
+        async with SyncProgress() as progress:
+            self.progress = progress
+            pending: set[asyncio.Task] = set()
+            try:
+                async for page in self.upstream.list_tags():
+                    names = [name for name in page if self.tag_filter(name)]
+                    await progress.tags.aincrease_by(len(names))
+                    for batch in chunked(names, TAG_BATCH_SIZE):
+                        while len(pending) >= MAX_BATCHES_IN_FLIGHT:
+                            pending = await _wait_first(pending)
+                        pending.add(asyncio.create_task(self.sync_tags(batch)))
+                while pending:
+                    pending = await _wait_first(pending)
+            finally:
+                for task in pending:
+                    task.cancel()
+        log.info("Tag listing finished: remote=%s tags=%s", self.remote.name, progress.tags.done)
+
+    async def sync_tags(self, names: list[str]) -> None:
+        """Emit the content of one batch of tags, skipping tags whose digest is unchanged."""
+        stored = await sync_to_async(self.index.tag_digests)(names)
+        head_names = [name for name in names if name in stored]
+        heads = await asyncio.gather(*(self.upstream.head_manifest(name) for name in head_names))
+        head_digests = dict(zip(head_names, heads))
+
+        moved: dict[str, str] = {}
+        to_fetch: list[tuple[str, Optional[str]]] = []
+        for name in names:
+            digest = head_digests.get(name)
+            if digest and digest == stored[name]:
+                self.upstream_tags[name] = digest
+            elif digest:
+                moved[name] = digest
+            else:
+                to_fetch.append((name, None))
+        await self.progress.unchanged.aincrease_by(len(names) - len(moved) - len(to_fetch))
+
+        known = await sync_to_async(self.index.manifests)(set(moved.values()))
+        for name, digest in moved.items():
+            if digest in known:
+                await self.emit_tag(name, known[digest])
+            else:
+                to_fetch.append((name, digest))
+
+        parsed = await asyncio.gather(
+            *(self.upstream.get_manifest(name, digest) for name, digest in to_fetch)
+        )
+        saved = await self.save_manifests({manifest.digest: manifest for manifest in parsed})
+        for (name, _), manifest in zip(to_fetch, parsed):
+            await self.emit_tag(name, saved[manifest.digest])
+
+    async def emit_tag(self, name: str, manifest: Manifest) -> None:
+        self.upstream_tags[name] = manifest.digest
+        await self.put(DeclarativeContent(content=Tag(name=name, tagged_manifest=manifest)))
+
+    async def save_manifests(
+        self, parsed: dict[str, ParsedManifest], depth: int = 0
+    ) -> dict[str, Manifest]:
+        """
+        Emit manifests and everything they reference, and wait until they are saved.
+
+        Returns:
+            The saved manifests by digest, including listed manifests the repository had.
+        """
+        if depth > MAX_LIST_DEPTH:
+            raise ManifestError(f"lists are nested more than {MAX_LIST_DEPTH} levels deep")
+        await self.progress.manifests.aincrease_by(len(parsed))
+        lists = [manifest for manifest in parsed.values() if manifest.type == MANIFEST_TYPE_LIST]
+        children = {
+            entry.descriptor.digest for manifest in lists for entry in manifest.listed_manifests
+        } - parsed.keys()
+
+        saved: dict[str, Manifest] = {}
+        if children:
+            saved.update(await sync_to_async(self.index.manifests)(children))
+            missing = children - saved.keys()
+            fetched = await asyncio.gather(
+                *(self.upstream.get_manifest(digest) for digest in missing)
+            )
+            saved.update(
+                await self.save_manifests({child.digest: child for child in fetched}, depth + 1)
+            )
+
+        images = [manifest for manifest in parsed.values() if manifest.type != MANIFEST_TYPE_LIST]
+        saved.update(await self.save_images(images))
+        while lists:
+            ready = [
+                manifest
+                for manifest in lists
+                if all(entry.descriptor.digest in saved for entry in manifest.listed_manifests)
+            ]
+            if not ready:
+                raise ManifestError(
+                    "lists in this batch name each other in a cycle", lists[0].digest
+                )
+            saved.update(await self.emit_and_wait(self.list_content(ready, saved)))
+            lists = [manifest for manifest in lists if manifest not in ready]
+        return saved
+
+    def list_content(
+        self, lists: list[ParsedManifest], saved: dict[str, Manifest]
+    ) -> list[DeclarativeContent]:
+        contents = []
+        for parsed in lists:
+            listed = {
+                entry.descriptor.digest: saved[entry.descriptor.digest]
+                for entry in parsed.listed_manifests
+            }
+            contents.append(
+                DeclarativeContent(
+                    content=build_manifest(parsed),
+                    extra_data={"parsed": parsed, "listed": listed},
+                )
+            )
+        return contents
+
+    async def save_images(self, images: list[ParsedManifest]) -> dict[str, Manifest]:
+        """Emit the blobs of image and artifact manifests, then the manifests themselves."""
+        if not images:
+            return {}
+        blob_contents = self.blob_content(images)
+        await self.progress.blobs.aincrease_by(len(blob_contents))
+        blobs = await self.emit_and_wait(blob_contents)
+        configs = await sync_to_async(read_configs)(images, blob_contents)
+
+        contents = []
+        for parsed in images:
+            manifest = build_manifest(parsed, configs.get(parsed.digest))
+            if parsed.config is not None:
+                manifest.config_blob = blobs.get(parsed.config.digest)
+            contents.append(
+                DeclarativeContent(content=manifest, extra_data={"parsed": parsed, "blobs": blobs})
+            )
+        return await self.emit_and_wait(contents)
+
+    def blob_content(self, images: list[ParsedManifest]) -> list[DeclarativeContent]:
+        """Build one `DeclarativeContent` per distinct blob, leaving out skipped foreign layers."""
+        descriptors: dict[str, Descriptor] = {}
+        for parsed in images:
+            for descriptor in parsed.blobs:
+                if descriptor.is_foreign and not self.remote.include_foreign_layers:
+                    continue
+                descriptors.setdefault(descriptor.digest, descriptor)
+
+        contents = []
+        for digest, descriptor in descriptors.items():
+            algorithm, _, hex_digest = digest.partition(":")
+            artifact = Artifact(size=descriptor.size or None, **{algorithm: hex_digest})
+            urls = [*descriptor.urls, self.upstream.blob_url(digest)]
+            is_config = any(parsed.config == descriptor for parsed in images)
+            d_artifact = DeclarativeArtifact(
+                artifact=artifact,
+                urls=urls,
+                relative_path=digest,
+                remote=self.remote,
+                extra_data={"raise_upstream_error": True},
+                # Configs carry the architecture, OS and labels, so on_demand fetches them now.
+                deferred_download=self.deferred
+                and not (is_config and self.remote.policy == self.remote.ON_DEMAND),
+            )
+            contents.append(
+                DeclarativeContent(content=Blob(digest=digest), d_artifacts=[d_artifact])
+            )
+        return contents
+
+    async def emit_and_wait(self, contents: list[DeclarativeContent]) -> dict[str, Any]:
+        """Put `contents` into the pipeline and return the saved units by digest."""
+        for content in contents:
+            await self.put(content)
+        saved = await asyncio.gather(*(content.resolution() for content in contents))
+        return {unit.digest: unit for unit in saved}
+
+
+async def _wait_first(pending: set[asyncio.Task]) -> set[asyncio.Task]:
+    """Wait for one task to finish, re-raise its error, and return the ones still running."""
+    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        task.result()
+    return pending
+
+
+def read_configs(
+    images: list[ParsedManifest], blob_contents: list[DeclarativeContent]
+) -> dict[str, dict[str, Any]]:
+    """
+    Return `parse_image_config` output by manifest digest for configs that were downloaded.
+
+    Deferred configs (the streamed policy) are not read, so those manifests get no
+    architecture, OS or labels.
+    """
+    artifacts = {}
+    for content in blob_contents:
+        artifact = content.d_artifacts[0].artifact
+        if not artifact._state.adding and artifact.file:
+            artifacts[content.content.digest] = artifact
+
+    configs = {}
+    for parsed in images:
+        config = parsed.config
+        if config is None or config.media_type not in IMAGE_CONFIG_MEDIA_TYPES:
+            continue
+        artifact = artifacts.get(config.digest)
+        if artifact is None or config.size > MAX_CONFIG_SIZE:
+            continue
+        with artifact.file.open("rb") as file:
+            configs[parsed.digest] = parse_image_config(file.read())
+    return configs
+
+
+class ContainerContentSaver(ContentSaver):
+    """A content saver that also writes the blob and list links of the saved manifests."""
+
+    def _post_save(self, batch: list[DeclarativeContent]) -> None:
+        blob_links: list[BlobManifest] = []
+        list_links: list[ManifestListManifest] = []
+        for content in batch:
+            parsed = content.extra_data.get("parsed")
+            if parsed is None:
+                continue
+            if "blobs" in content.extra_data:
+                blob_links += build_blob_links(content.content, parsed, content.extra_data["blobs"])
+            if "listed" in content.extra_data:
+                list_links += build_list_links(
+                    content.content, parsed, content.extra_data["listed"]
+                )
+        BlobManifest.objects.bulk_create(blob_links, ignore_conflicts=True)
+        ManifestListManifest.objects.bulk_create(list_links, ignore_conflicts=True)
