@@ -131,19 +131,24 @@ def ensure_postgres(config: StackConfig) -> None:
             f"PostgreSQL does not answer on {config.db_host}:{config.db_port}. Start it, or "
             "set PULP_DB_HOST and PULP_DB_PORT to a server that runs."
         )
-    print(f"PostgreSQL does not answer on port {config.db_port}; installing and starting it.")
-    _run([str(REPO_ROOT / "dev" / "install-system-packages.sh"), "postgresql"])
-    clusters = sorted(os.listdir("/etc/postgresql"))
+    if shutil.which("pg_ctlcluster") is None:
+        print(f"PostgreSQL does not answer on port {config.db_port}; installing it.", flush=True)
+        _run([str(REPO_ROOT / "dev" / "install-system-packages.sh"), "postgresql"])
+    clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not clusters:
-        raise StackError("apt-get installed PostgreSQL but created no cluster in /etc/postgresql.")
-    _run(["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"])
-    for _ in range(30):
+        raise StackError("PostgreSQL is installed but has no cluster in /etc/postgresql.")
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "start"],
+        capture_output=True,
+    )
+    for _ in range(10):
         if _postgres_answers(config):
             return
         time.sleep(1)
     raise StackError(
-        f"PostgreSQL was started but does not answer on port {config.db_port}. "
-        "Set PULP_DB_PORT to the port in /etc/postgresql/*/main/postgresql.conf."
+        f"PostgreSQL does not answer on {config.db_host}:{config.db_port}, even after starting "
+        f"cluster {clusters[-1]}/main. Set PULP_DB_PORT to the port in "
+        f"/etc/postgresql/{clusters[-1]}/main/postgresql.conf."
     )
 
 
@@ -291,8 +296,30 @@ def _manager(config: StackConfig, *arguments, **kwargs):
     return subprocess.run(command, env=config.environment(), **kwargs)
 
 
+def _migrations_fingerprint(config: StackConfig) -> str:
+    """Return a hash of the database, the admin password and every migration file."""
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256(config.db_name.encode())
+    digest.update(config.admin_password.encode())
+    for package in ("pulpcore", "pulp_file", "pulp_certguard", "pulp_container"):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(spec.submodule_search_locations[0])
+        for path in sorted(root.glob("**/migrations/*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
 def migrate(config: StackConfig) -> None:
-    """Apply migrations and set the admin password."""
+    """Apply migrations, unless nothing changed since the last run, and set the admin password."""
+    marker = config.state_dir / "migrated"
+    fingerprint = _migrations_fingerprint(config)
+    if marker.exists() and marker.read_text() == fingerprint:
+        return
     result = _manager(config, "migrate", "--noinput", capture_output=True, text=True)
     if result.returncode != 0:
         raise StackError(
@@ -309,6 +336,7 @@ def migrate(config: StackConfig) -> None:
     )
     if result.returncode != 0:
         raise StackError(f"Setting the admin password failed: {result.stderr.strip()}")
+    marker.write_text(fingerprint)
 
 
 def _process_commands(config: StackConfig) -> dict:
@@ -408,6 +436,7 @@ def prepare(config: StackConfig, fresh: bool = False) -> None:
     if fresh and config.state_dir.exists():
         for folder in ("media", "tmp", "upload-tmp", "logs"):
             shutil.rmtree(config.state_dir / folder, ignore_errors=True)
+        (config.state_dir / "migrated").unlink(missing_ok=True)
     write_state(config)
     migrate(config)
 
