@@ -10,3 +10,9 @@ PUBLIC_KEY_PATH = None
 PRIVATE_KEY_PATH = None
 # Lifetime of an issued token, in seconds.
 TOKEN_EXPIRATION_TIME = 300
+
+# Adds the conditions of the container access policies to pulpcore's.
+DRF_ACCESS_POLICY = {
+    "dynaconf_merge_unique": True,
+    "reusable_conditions": ["pulp_container.app.global_access_conditions"],
+}

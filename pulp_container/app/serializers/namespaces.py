@@ -4,7 +4,7 @@ from gettext import gettext as _
 
 from rest_framework import serializers
 
-from pulpcore.plugin.serializers import IdentityField, ModelSerializer
+from pulpcore.plugin.serializers import DomainUniqueValidator, IdentityField, ModelSerializer
 
 from pulp_container.app import models
 from pulp_container.constants import NAME_COMPONENT
@@ -17,6 +17,13 @@ class ContainerNamespaceSerializer(ModelSerializer):
     name = serializers.RegexField(
         regex=rf"^{NAME_COMPONENT}$",
         help_text=_("The namespace name, e.g. `team`."),
+        error_messages={
+            "invalid": _(
+                "Enter a namespace name: lowercase letters and digits, optionally joined by "
+                "'.', '_', '__' or dashes, without '/'."
+            )
+        },
+        validators=[DomainUniqueValidator(queryset=models.ContainerNamespace.objects.all())],
     )
 
     class Meta:

@@ -5,7 +5,7 @@ from django_filters import CharFilter, MultipleChoiceFilter
 from pulpcore.plugin.viewsets import NAME_FILTER_OPTIONS, ContentFilter, ReadOnlyContentViewSet
 
 from pulp_container.app import models, serializers
-from pulp_container.app.access_policies import AUTHENTICATED_ALLOW_ALL
+from pulp_container.app.access_policies import CONTENT_ACCESS_POLICY
 from pulp_container.constants import MANIFEST_MEDIA_TYPES, MANIFEST_TYPES
 
 
@@ -54,7 +54,7 @@ class BlobViewSet(ReadOnlyContentViewSet):
     queryset = models.Blob.objects.all()
     serializer_class = serializers.BlobSerializer
     filterset_class = BlobFilter
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class ManifestViewSet(ReadOnlyContentViewSet):
@@ -64,7 +64,7 @@ class ManifestViewSet(ReadOnlyContentViewSet):
     queryset = models.Manifest.objects.prefetch_related("listed_manifests", "blobs")
     serializer_class = serializers.ManifestSerializer
     filterset_class = ManifestFilter
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class TagViewSet(ReadOnlyContentViewSet):
@@ -74,7 +74,7 @@ class TagViewSet(ReadOnlyContentViewSet):
     queryset = models.Tag.objects.select_related("tagged_manifest")
     serializer_class = serializers.TagSerializer
     filterset_class = TagFilter
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY
 
 
 class ManifestSignatureViewSet(ReadOnlyContentViewSet):
@@ -83,4 +83,4 @@ class ManifestSignatureViewSet(ReadOnlyContentViewSet):
     endpoint_name = "signatures"
     queryset = models.ManifestSignature.objects.all()
     serializer_class = serializers.ManifestSignatureSerializer
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    DEFAULT_ACCESS_POLICY = CONTENT_ACCESS_POLICY

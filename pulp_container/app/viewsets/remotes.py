@@ -3,7 +3,7 @@
 from pulpcore.plugin.viewsets import RemoteViewSet, RolesMixin
 
 from pulp_container.app import models, serializers
-from pulp_container.app.access_policies import AUTHENTICATED_ALLOW_ALL
+from pulp_container.app.access_policies import REMOTE_ACCESS_POLICY, REMOTE_LOCKED_ROLES
 
 
 class ContainerRemoteViewSet(RemoteViewSet, RolesMixin):
@@ -12,4 +12,6 @@ class ContainerRemoteViewSet(RemoteViewSet, RolesMixin):
     endpoint_name = "container"
     queryset = models.ContainerRemote.objects.all()
     serializer_class = serializers.ContainerRemoteSerializer
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    queryset_filtering_required_permission = "container.view_containerremote"
+    DEFAULT_ACCESS_POLICY = REMOTE_ACCESS_POLICY
+    LOCKED_ROLES = REMOTE_LOCKED_ROLES

@@ -7,23 +7,29 @@ from pulpcore.plugin.serializers import AsyncOperationResponseSerializer
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.viewsets import (
     OperationPostponedResponse,
-    ReadOnlyRepositoryViewSet,
     RepositoryVersionViewSet,
     RepositoryViewSet,
     RolesMixin,
 )
 
 from pulp_container.app import models, serializers, tasks
-from pulp_container.app.access_policies import AUTHENTICATED_ALLOW_ALL
+from pulp_container.app.access_policies import (
+    REPOSITORY_ACCESS_POLICY,
+    REPOSITORY_LOCKED_ROLES,
+    REPOSITORY_VERSION_ACCESS_POLICY,
+)
+from pulp_container.app.viewsets.unsupported import UnsupportedRepositoryActionsMixin
 
 
-class ContainerRepositoryViewSet(RepositoryViewSet, RolesMixin):
+class ContainerRepositoryViewSet(UnsupportedRepositoryActionsMixin, RepositoryViewSet, RolesMixin):
     """Repositories of container content that can be synced, curated and served."""
 
     endpoint_name = "container"
     queryset = models.ContainerRepository.objects.all()
     serializer_class = serializers.ContainerRepositorySerializer
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    queryset_filtering_required_permission = "container.view_containerrepository"
+    DEFAULT_ACCESS_POLICY = REPOSITORY_ACCESS_POLICY
+    LOCKED_ROLES = REPOSITORY_LOCKED_ROLES
 
     @extend_schema(
         description="Start a task that syncs content from a remote registry.",
@@ -62,20 +68,4 @@ class ContainerRepositoryVersionViewSet(RepositoryVersionViewSet):
     """Versions of a container repository."""
 
     parent_viewset = ContainerRepositoryViewSet
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
-
-
-class ContainerPushRepositoryViewSet(ReadOnlyRepositoryViewSet, RolesMixin):
-    """Repositories that the registry made on the first push to a new name."""
-
-    endpoint_name = "container-push"
-    queryset = models.ContainerPushRepository.objects.all()
-    serializer_class = serializers.ContainerPushRepositorySerializer
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
-
-
-class ContainerPushRepositoryVersionViewSet(RepositoryVersionViewSet):
-    """Versions of a push repository."""
-
-    parent_viewset = ContainerPushRepositoryViewSet
-    DEFAULT_ACCESS_POLICY = AUTHENTICATED_ALLOW_ALL
+    DEFAULT_ACCESS_POLICY = REPOSITORY_VERSION_ACCESS_POLICY
