@@ -1,0 +1,78 @@
+"""Unit tests of tag filters, tag list paging and Bearer challenge parsing."""
+
+import pytest
+
+from pulp_container.app.downloaders import (
+    BearerChallenge,
+    CachedToken,
+    TokenCache,
+    repository_key,
+)
+from pulp_container.app.tasks.sync_stages import chunked
+from pulp_container.app.tasks.upstream import TagFilter, next_page_url
+
+
+@pytest.mark.parametrize(
+    "include,exclude,expected",
+    [
+        (None, None, ["1.0", "1.1", "2.0", "latest", "1.1-rc"]),
+        (["1.*"], None, ["1.0", "1.1", "1.1-rc"]),
+        (["1.*"], ["*-rc"], ["1.0", "1.1"]),
+        (None, ["latest"], ["1.0", "1.1", "2.0", "1.1-rc"]),
+        (["LATEST"], None, []),
+        ([], [], ["1.0", "1.1", "2.0", "latest", "1.1-rc"]),
+    ],
+)
+def test_tag_filter(include, exclude, expected):
+    names = ["1.0", "1.1", "2.0", "latest", "1.1-rc"]
+    tag_filter = TagFilter(include, exclude)
+    assert [name for name in names if tag_filter(name)] == expected
+
+
+def test_next_page_relative_link():
+    link = '</v2/library/busybox/tags/list?n=2&last=b>; rel="next"'
+    current = "http://127.0.0.1:5000/v2/library/busybox/tags/list?n=2"
+    assert next_page_url(link, current) == (
+        "http://127.0.0.1:5000/v2/library/busybox/tags/list?n=2&last=b"
+    )
+
+
+def test_next_page_absent():
+    assert next_page_url(None, "http://x/v2/a/tags/list") is None
+    assert next_page_url('<http://x/other>; rel="prev"', "http://x/v2/a/tags/list") is None
+
+
+def test_bearer_challenge_parse():
+    header = (
+        'Bearer realm="http://127.0.0.1:9000/token",service="registry",'
+        'scope="repository:library/busybox:pull"'
+    )
+    challenge = BearerChallenge.parse(header)
+    assert challenge.realm == "http://127.0.0.1:9000/token"
+    assert challenge.service == "registry"
+    assert challenge.scope == "repository:library/busybox:pull"
+
+
+def test_basic_challenge_ignored():
+    assert BearerChallenge.parse('Basic realm="registry"') is None
+    assert BearerChallenge.parse('Bearer service="no realm"') is None
+
+
+def test_repository_key():
+    assert repository_key("http://h/v2/library/busybox/manifests/latest") == "library/busybox"
+    assert repository_key("http://h/v2/a/b/c/blobs/sha256:00") == "a/b/c"
+    assert repository_key("http://h/v2/") == ""
+
+
+def test_token_cache_expiry(monkeypatch):
+    cache = TokenCache()
+    cache._tokens["repo"] = CachedToken("secret", refresh_after=100.0)
+    monkeypatch.setattr("pulp_container.app.downloaders.time.monotonic", lambda: 99.0)
+    assert cache.get("repo") == "secret"
+    monkeypatch.setattr("pulp_container.app.downloaders.time.monotonic", lambda: 100.0)
+    assert cache.get("repo") is None
+
+
+def test_chunked():
+    assert list(chunked([1, 2, 3, 4, 5], 2)) == [[1, 2], [3, 4], [5]]
+    assert list(chunked([], 3)) == []
