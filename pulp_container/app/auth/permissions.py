@@ -5,6 +5,10 @@ Every grant of the token server and of basic-auth mode goes through `permitted_a
 so roles defined later only need to extend this module.
 """
 
+from django.db.models import Q
+
+from pulpcore.plugin.util import get_objects_for_user
+
 from pulp_container.app.auth.scopes import (
     ALL_ACTIONS,
     CATALOG,
@@ -97,3 +101,23 @@ def permitted_actions(user, scope: Scope, distribution=...) -> frozenset[str]:
     if PULL in scope.actions and (distribution is None or may_pull(user, distribution)):
         granted.add(PULL)
     return frozenset(granted)
+
+
+def pullable_distributions(user, queryset):
+    """Restrict a ContainerDistribution queryset to the ones `user` may pull."""
+    if user.is_superuser:
+        return queryset
+    public = Q(private=False)
+    if not user.is_authenticated:
+        return queryset.filter(public)
+    if any(user.has_perm(permission) for permission in PULL_PERMISSIONS):
+        return queryset
+    permitted = get_objects_for_user(
+        user, list(PULL_PERMISSIONS), ContainerDistribution.objects.all(), any_perm=True
+    )
+    namespaces = get_objects_for_user(
+        user, list(NAMESPACE_PULL_PERMISSIONS), ContainerNamespace.objects.all(), any_perm=True
+    )
+    return queryset.filter(
+        public | Q(pk__in=permitted.values("pk")) | Q(namespace__in=namespaces.values("pk"))
+    )

@@ -1,0 +1,88 @@
+"""
+Find the repository version that a registry name serves, and content inside it.
+
+Every lookup reads the database, so a promote or rollback (a changed `repository` or
+`repository_version` of the distribution) is visible on the very next request.
+These functions are synchronous; handlers call them inside one `sync_to_async`.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
+
+from pulpcore.plugin.models import RepositoryVersion
+
+from pulp_container.app.models import ContainerDistribution
+from pulp_container.app.registry.errors import RegistryError
+from pulp_container.constants import DIGEST_PATTERN, NAME_PATTERN, TAG_PATTERN
+
+NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
+TAG_RE = re.compile(rf"^{TAG_PATTERN}$")
+DIGEST_RE = re.compile(rf"^{DIGEST_PATTERN}$")
+
+
+def check_name(name: str) -> None:
+    """Raise NAME_INVALID unless `name` follows the repository name grammar."""
+    if not NAME_RE.match(name):
+        raise RegistryError(
+            "NAME_INVALID",
+            detail={"name": name},
+            message="invalid repository name: use lowercase path components joined by '/'",
+        )
+
+
+def is_digest(reference: str) -> bool:
+    """Tell whether a manifest reference is a digest rather than a tag."""
+    return ":" in reference
+
+
+@dataclass
+class ServedVersion:
+    """
+    A distribution and the repository version it serves.
+
+    Fields:
+        distribution: The ContainerDistribution, with `namespace` loaded.
+        version: An unsaved RepositoryVersion carrying only the pk, or None when the
+            distribution serves no version yet.
+    """
+
+    distribution: ContainerDistribution
+    version: RepositoryVersion | None
+
+    def content(self, queryset):
+        """Restrict a content queryset to the served version (empty without a version)."""
+        if self.version is None:
+            return queryset.none()
+        return self.version.get_content(queryset)
+
+
+def find_distribution(name: str) -> ServedVersion | None:
+    """Load the distribution of `name` and its served version pk in one query, or None."""
+    latest = (
+        RepositoryVersion.objects.filter(repository_id=OuterRef("repository_id"), complete=True)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    distribution = (
+        ContainerDistribution.objects.filter(base_path=name)
+        .select_related("namespace")
+        .annotate(latest_version_pk=Subquery(latest))
+        .first()
+    )
+    if distribution is None:
+        return None
+    version_pk = distribution.repository_version_id or (
+        distribution.latest_version_pk if distribution.repository_id else None
+    )
+    version = RepositoryVersion(pk=version_pk) if version_pk else None
+    return ServedVersion(distribution, version)
+
+
+def get_served_version(name: str) -> ServedVersion:
+    """Return the served version of `name`, or raise NAME_UNKNOWN."""
+    served = find_distribution(name)
+    if served is None:
+        raise RegistryError("NAME_UNKNOWN", detail={"name": name})
+    return served
