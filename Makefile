@@ -27,6 +27,10 @@ functional: $(INSTALLED)
 	dev/install-system-packages.sh postgresql test
 	$(VENV_PYTHON) -m pytest pulp_container/tests/functional
 
+bench: $(INSTALLED)
+	dev/install-system-packages.sh postgresql test bench
+	$(VENV_PYTHON) dev/bench.py
+
 lint: $(INSTALLED)
 	$(VENV)/bin/black --check --diff .
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages that a group of commands needs, skipping what is present.
-# Usage: dev/install-system-packages.sh GROUP...   with GROUP one of: postgresql, venv, test
+# Usage: dev/install-system-packages.sh GROUP...   with GROUP one of: postgresql, venv, test, bench
 set -euo pipefail
 
 packages=()
@@ -20,8 +20,12 @@ for group in "$@"; do
             command -v htpasswd >/dev/null || packages+=(apache2-utils)
             command -v psql >/dev/null || packages+=(postgresql-client)
             ;;
+        bench)
+            command -v wrk >/dev/null || packages+=(wrk)
+            command -v docker-registry >/dev/null || packages+=(docker-registry)
+            ;;
         *)
-            echo "error: unknown package group '$group'; use postgresql, venv or test" >&2
+            echo "error: unknown package group '$group'; use postgresql, venv, test or bench" >&2
             exit 2
             ;;
     esac
