@@ -5,13 +5,14 @@ from gettext import gettext as _
 from django.conf import settings
 from rest_framework import serializers
 
-from pulpcore.plugin.serializers import DetailRelatedField, DistributionSerializer
+from pulpcore.plugin.serializers import DistributionSerializer, RelatedField
 
 from pulp_container.app import models
+from pulp_container.app.serializers.namespaces import NamespacedDistributionMixin
 from pulp_container.constants import NAME_PATTERN
 
 
-class ContainerDistributionSerializer(DistributionSerializer):
+class ContainerDistributionSerializer(NamespacedDistributionMixin, DistributionSerializer):
     """A registry repository name that serves a repository or one of its versions."""
 
     base_path = serializers.RegexField(
@@ -27,7 +28,7 @@ class ContainerDistributionSerializer(DistributionSerializer):
     registry_path = serializers.SerializerMethodField(
         help_text=_("The host, port and name to pull from, e.g. `registry:5000/team/app`.")
     )
-    namespace = DetailRelatedField(
+    namespace = RelatedField(
         required=False,
         read_only=True,
         view_name="pulp_container/namespaces-detail",
