@@ -9,7 +9,7 @@ Add a route by adding one line to ROUTES.
 from aiohttp import web
 
 from pulp_container.app.auth.server import token_view
-from pulp_container.app.registry import base, blobs, catalog, manifests, tags
+from pulp_container.app.registry import base, blobs, catalog, manifests, push, tags, uploads
 
 NAME = "{path:.+?}"
 
@@ -23,6 +23,15 @@ ROUTES = [
     ("GET", f"/v2/{NAME}/tags/list", tags.list_tags),
     ("GET", f"/v2/{NAME}/manifests/{{reference}}", manifests.get_manifest),
     ("GET", f"/v2/{NAME}/blobs/{{digest}}", blobs.get_blob),
+    ("POST", f"/v2/{NAME}/blobs/uploads/", uploads.start_upload),
+    ("POST", f"/v2/{NAME}/blobs/uploads", uploads.start_upload),
+    ("GET", f"/v2/{NAME}/blobs/uploads/{{uuid}}", uploads.get_upload_status),
+    ("PATCH", f"/v2/{NAME}/blobs/uploads/{{uuid}}", uploads.patch_upload),
+    ("PUT", f"/v2/{NAME}/blobs/uploads/{{uuid}}", uploads.put_upload),
+    ("DELETE", f"/v2/{NAME}/blobs/uploads/{{uuid}}", uploads.delete_upload),
+    ("PUT", f"/v2/{NAME}/manifests/{{reference}}", push.put_manifest),
+    ("DELETE", f"/v2/{NAME}/manifests/{{reference}}", push.delete_manifest_or_tag),
+    ("DELETE", f"/v2/{NAME}/blobs/{{digest}}", push.delete_blob_handler),
 ]
 
 
