@@ -1,0 +1,281 @@
+"""Pulls through the registry API: token flow, clients, negotiation, Range, errors, rollback."""
+
+import base64
+import json
+
+import pytest
+import requests
+
+from pulp_container.tests.functional.images import build_image, build_index, push_image
+from pulp_container.tests.functional.registry_client import RegistryClient
+
+DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+REMOTES = "/pulp/api/v3/remotes/container/container/"
+REPOSITORIES = "/pulp/api/v3/repositories/container/container/"
+DISTRIBUTIONS = "/pulp/api/v3/distributions/container/container/"
+
+
+def _sync(api, upstream, upstream_name, policy="immediate"):
+    remote = api.post(
+        REMOTES,
+        {
+            "name": f"{upstream_name}-{policy}",
+            "url": upstream.url,
+            "upstream_name": upstream_name,
+            "policy": policy,
+        },
+    )
+    repository = api.post(
+        REPOSITORIES, {"name": f"{upstream_name}-{policy}", "remote": remote["pulp_href"]}
+    )
+    api.run_task("POST", f"{repository['pulp_href']}sync/", {})
+    return api.get(repository["pulp_href"])
+
+
+def _distribute(api, base_path, repository, private=False):
+    task = api.run_task(
+        "POST",
+        DISTRIBUTIONS,
+        {
+            "name": base_path,
+            "base_path": base_path,
+            "repository": repository["pulp_href"],
+            "private": private,
+        },
+    )
+    return api.get(api.created(task))
+
+
+@pytest.fixture(scope="module")
+def images(upstream_registry):
+    upstream = upstream_registry("none")
+    client = upstream.client()
+    docker = build_image(seeds=("pull-base", "pull-top"))
+    oci = build_image(seeds=("pull-oci",), fmt="oci")
+    arm = build_image(seeds=("pull-arm",), architecture="arm64")
+    manifest_list = build_index([docker, arm])
+    push_image(client, "pull/app", "1.0", docker)
+    push_image(client, "pull/app", "oci", oci)
+    push_image(client, "pull/app", "list", manifest_list)
+    return {"upstream": upstream, "docker": docker, "oci": oci, "list": manifest_list}
+
+
+@pytest.fixture(scope="module")
+def served(api, images):
+    repository = _sync(api, images["upstream"], "pull/app")
+    _distribute(api, "team/project/app", repository)
+    _distribute(api, "private/app", repository, private=True)
+    return repository
+
+
+@pytest.fixture
+def anonymous(stack):
+    return RegistryClient(stack.content_origin)
+
+
+@pytest.fixture
+def admin(stack):
+    return RegistryClient(stack.content_origin, "admin", stack.admin_password)
+
+
+def test_base_challenge(stack):
+    reply = requests.get(f"{stack.content_origin}/v2/")
+    assert reply.status_code == 401
+    challenge = reply.headers["WWW-Authenticate"]
+    assert challenge.startswith(f'Bearer realm="{stack.content_origin}/token/"')
+    assert reply.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+def test_token_response_fields(stack):
+    reply = requests.get(
+        f"{stack.content_origin}/token/",
+        params={"service": stack.registry_host, "scope": "repository:team/project/app:pull"},
+    )
+    body = reply.json()
+    assert reply.status_code == 200
+    assert body["token"] == body["access_token"]
+    assert body["expires_in"] > 0
+    assert body["issued_at"].endswith("Z")
+
+
+def test_token_bad_credentials(stack):
+    reply = requests.get(f"{stack.content_origin}/token/", auth=("admin", "wrong"))
+    assert reply.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "reference,accept,kind",
+    [
+        ("1.0", DOCKER_V2, "docker"),
+        ("oci", "application/vnd.oci.image.manifest.v1+json", "oci"),
+        ("list", "application/vnd.docker.distribution.manifest.list.v2+json", "list"),
+    ],
+)
+def test_manifest_exact_bytes(served, images, anonymous, reference, accept, kind):
+    image = images[kind]
+    reply = anonymous.get(f"/v2/team/project/app/manifests/{reference}", headers={"Accept": accept})
+    assert reply.status_code == 200
+    assert reply.content == image.manifest_bytes
+    assert reply.headers["Content-Type"] == image.media_type
+    assert reply.headers["Docker-Content-Digest"] == image.digest
+    assert int(reply.headers["Content-Length"]) == len(image.manifest_bytes)
+    head = anonymous.head(f"/v2/team/project/app/manifests/{reference}", headers={"Accept": accept})
+    for header in ("Content-Type", "Docker-Content-Digest", "Content-Length"):
+        assert head.headers[header] == reply.headers[header]
+
+
+def test_manifest_by_digest(served, images, anonymous):
+    image = images["docker"]
+    reply = anonymous.get(
+        f"/v2/team/project/app/manifests/{image.digest}", headers={"Accept": "*/*"}
+    )
+    assert reply.status_code == 200
+    assert reply.content == image.manifest_bytes
+
+
+def test_blob_range(served, images, anonymous):
+    blob = images["docker"].blobs[-1]
+    path = f"/v2/team/project/app/blobs/{blob.digest}"
+    whole = anonymous.get(path)
+    assert whole.content == blob.data
+    assert whole.headers["Docker-Content-Digest"] == blob.digest
+    partial = anonymous.get(path, headers={"Range": "bytes=2-5"})
+    assert partial.status_code == 206
+    assert partial.content == blob.data[2:6]
+    suffix = anonymous.get(path, headers={"Range": "bytes=-4"})
+    assert suffix.content == blob.data[-4:]
+    beyond = anonymous.get(path, headers={"Range": f"bytes={len(blob.data) + 10}-"})
+    assert beyond.status_code == 416
+
+
+def test_tags_pagination(served, anonymous):
+    everything = anonymous.get("/v2/team/project/app/tags/list").json()
+    assert everything == {"name": "team/project/app", "tags": ["1.0", "list", "oci"]}
+    first = anonymous.get("/v2/team/project/app/tags/list", params={"n": 2})
+    assert first.json()["tags"] == ["1.0", "list"]
+    assert first.headers["Link"] == '</v2/team/project/app/tags/list?n=2&last=list>; rel="next"'
+    second = anonymous.get("/v2/team/project/app/tags/list", params={"n": 2, "last": "list"})
+    assert second.json()["tags"] == ["oci"]
+    assert "Link" not in second.headers
+
+
+def test_catalog_hides_private(served, anonymous, admin):
+    public = anonymous.get("/v2/_catalog").json()["repositories"]
+    assert "team/project/app" in public
+    assert "private/app" not in public
+    assert "private/app" in admin.get("/v2/_catalog").json()["repositories"]
+
+
+def test_private_needs_credentials(served, anonymous, admin):
+    denied = anonymous.get("/v2/private/app/tags/list")
+    assert denied.status_code == 401
+    assert denied.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert admin.get("/v2/private/app/tags/list").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path,status,code",
+    [
+        ("/v2/no/such/manifests/1.0", 404, "NAME_UNKNOWN"),
+        ("/v2/team/project/app/manifests/nope", 404, "MANIFEST_UNKNOWN"),
+        ("/v2/team/project/app/blobs/sha256:" + "0" * 64, 404, "BLOB_UNKNOWN"),
+        ("/v2/Bad_Name/tags/list", 400, "NAME_INVALID"),
+    ],
+)
+def test_error_codes(served, admin, path, status, code):
+    reply = admin.get(path)
+    assert reply.status_code == status
+    assert reply.json()["errors"][0]["code"] == code
+
+
+def test_schema1_for_old_client(served, images, anonymous):
+    reply = anonymous.get("/v2/team/project/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == SCHEMA1_SIGNED
+    body = reply.json()
+    protected = json.loads(base64.urlsafe_b64decode(body["signatures"][0]["protected"] + "=="))
+    assert protected["formatLength"] > 0
+    for layer in body["fsLayers"]:
+        blob = anonymous.get(f"/v2/team/project/app/blobs/{layer['blobSum']}")
+        assert blob.status_code == 200
+        assert blob.headers["Docker-Content-Digest"] == layer["blobSum"]
+    again = anonymous.get(
+        f"/v2/team/project/app/manifests/{reply.headers['Docker-Content-Digest']}",
+        headers={"Accept": SCHEMA1_SIGNED},
+    )
+    assert again.content == reply.content
+
+
+def test_skopeo_inspect(served, images, stack, container_tools):
+    result = container_tools.skopeo(
+        "inspect", "--raw", f"docker://{stack.registry_host}/team/project/app:1.0"
+    )
+    assert result.stdout.encode() == images["docker"].manifest_bytes
+
+
+def test_skopeo_copy_all(served, images, stack, container_tools, tmp_path):
+    container_tools.skopeo(
+        "copy", "--all", f"docker://{stack.registry_host}/team/project/app:list", f"dir:{tmp_path}"
+    )
+    assert (tmp_path / "manifest.json").read_bytes() == images["list"].manifest_bytes
+    for blob in images["list"].all_blobs():
+        assert (tmp_path / blob.digest.split(":")[1]).read_bytes() == blob.data
+
+
+def test_skopeo_private_with_creds(served, images, stack, container_tools):
+    result = container_tools.skopeo(
+        "inspect",
+        "--raw",
+        "--creds",
+        f"admin:{stack.admin_password}",
+        f"docker://{stack.registry_host}/private/app:oci",
+    )
+    assert result.stdout.encode() == images["oci"].manifest_bytes
+    denied = container_tools.skopeo(
+        "inspect", "--raw", f"docker://{stack.registry_host}/private/app:oci", check=False
+    )
+    assert denied.returncode != 0
+
+
+def test_podman_pull(served, stack, container_tools, tmp_path_factory):
+    # podman rejects a runroot longer than 50 characters, which the session folder exceeds.
+    runroot = tmp_path_factory.mktemp("pr", numbered=True)
+    runroot = f"/tmp/{runroot.name}-{runroot.parent.name[-6:]}"
+    reference = f"{stack.registry_host}/team/project/app:1.0"
+    container_tools.podman("--runroot", runroot, "pull", reference)
+    listed = container_tools.podman(
+        "--runroot", runroot, "images", "--format", "{{.Repository}}:{{.Tag}}"
+    )
+    assert reference in listed.stdout
+
+
+def test_on_demand_blob_intact(api, images, anonymous):
+    repository = _sync(api, images["upstream"], "pull/app", policy="on_demand")
+    _distribute(api, "ondemand/app", repository)
+    for blob in images["docker"].blobs:
+        reply = anonymous.get(f"/v2/ondemand/app/blobs/{blob.digest}")
+        assert reply.status_code == 200
+        assert reply.content == blob.data
+    again = anonymous.get(f"/v2/ondemand/app/blobs/{images['docker'].blobs[-1].digest}")
+    assert again.content == images["docker"].blobs[-1].data
+
+
+def test_rollback_serves_old_tag(api, images, anonymous):
+    upstream = images["upstream"]
+    repository = _sync(api, upstream, "pull/app", policy="streamed")
+    distribution = _distribute(api, "rollback/app", repository)
+    newer = build_image(seeds=("pull-newer",))
+    push_image(upstream.client(), "pull/app", "1.0", newer)
+    api.run_task("POST", f"{repository['pulp_href']}sync/", {})
+    moved = anonymous.get("/v2/rollback/app/manifests/1.0", headers={"Accept": DOCKER_V2})
+    assert moved.headers["Docker-Content-Digest"] == newer.digest
+    first_version = f"{repository['pulp_href']}versions/1/"
+    api.run_task(
+        "PATCH",
+        distribution["pulp_href"],
+        {"repository": None, "repository_version": first_version},
+    )
+    old = anonymous.get("/v2/rollback/app/manifests/1.0", headers={"Accept": DOCKER_V2})
+    assert old.headers["Docker-Content-Digest"] == images["docker"].digest
+    push_image(upstream.client(), "pull/app", "1.0", images["docker"])
