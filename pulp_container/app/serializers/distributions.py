@@ -8,10 +8,11 @@ from rest_framework import serializers
 from pulpcore.plugin.serializers import DistributionSerializer, RelatedField
 
 from pulp_container.app import models
+from pulp_container.app.serializers.namespaces import NamespacedDistributionMixin
 from pulp_container.constants import NAME_PATTERN
 
 
-class ContainerDistributionSerializer(DistributionSerializer):
+class ContainerDistributionSerializer(NamespacedDistributionMixin, DistributionSerializer):
     """A registry repository name that serves a repository or one of its versions."""
 
     base_path = serializers.RegexField(

@@ -29,3 +29,31 @@ class ContainerNamespaceSerializer(ModelSerializer):
     class Meta:
         fields = ModelSerializer.Meta.fields + ("name",)
         model = models.ContainerNamespace
+
+
+def namespace_for_path(base_path: str) -> models.ContainerNamespace:
+    """
+    Return the namespace of a registry path's first segment, creating it when missing.
+
+    A namespace made here gets the requesting user as owner through its creation hooks. The
+    access policy of the distribution endpoint decides beforehand whether the user may create it.
+    """
+    namespace, _created = models.ContainerNamespace.objects.get_or_create(
+        name=base_path.split("/", 1)[0]
+    )
+    return namespace
+
+
+class NamespacedDistributionMixin:
+    """Link a distribution to the namespace of its base path on create and on update."""
+
+    def create(self, validated_data):
+        """Create the distribution in the namespace of its first path segment."""
+        validated_data["namespace"] = namespace_for_path(validated_data["base_path"])
+        return super().create(validated_data)
+
+    def update(self, instance, validated_data):
+        """Move the distribution to the namespace of a changed base path."""
+        if "base_path" in validated_data:
+            validated_data["namespace"] = namespace_for_path(validated_data["base_path"])
+        return super().update(instance, validated_data)

@@ -8,10 +8,12 @@ from pulpcore.plugin.models import Remote
 from pulpcore.plugin.serializers import (
     DetailRelatedField,
     DistributionSerializer,
+    RelatedField,
     RemoteSerializer,
 )
 
 from pulp_container.app import models
+from pulp_container.app.serializers.namespaces import NamespacedDistributionMixin
 from pulp_container.constants import NAME_PATTERN
 
 
@@ -44,7 +46,9 @@ class ContainerPullThroughRemoteSerializer(RemoteSerializer):
         model = models.ContainerPullThroughRemote
 
 
-class ContainerPullThroughDistributionSerializer(DistributionSerializer):
+class ContainerPullThroughDistributionSerializer(
+    NamespacedDistributionMixin, DistributionSerializer
+):
     """
     A base path under which every upstream repository of the remote can be pulled.
 
@@ -74,7 +78,7 @@ class ContainerPullThroughDistributionSerializer(DistributionSerializer):
         help_text=_("The distributions that pulls through this cache have made."),
         view_name_pattern=r"distributions(-.*/.*)-detail",
     )
-    namespace = DetailRelatedField(
+    namespace = RelatedField(
         read_only=True,
         view_name="pulp_container/namespaces-detail",
         help_text=_("The namespace of the first path segment of the base path."),
@@ -98,17 +102,6 @@ class ContainerPullThroughDistributionSerializer(DistributionSerializer):
             )
         return data
 
-    def create(self, validated_data):
-        """Create the distribution in the namespace of its first path segment."""
-        validated_data["namespace"] = _get_or_create_namespace(validated_data["base_path"])
-        return super().create(validated_data)
-
-    def update(self, instance, validated_data):
-        """Move the distribution to the namespace of a changed base path."""
-        if "base_path" in validated_data:
-            validated_data["namespace"] = _get_or_create_namespace(validated_data["base_path"])
-        return super().update(instance, validated_data)
-
     class Meta:
         model = models.ContainerPullThroughDistribution
         fields = tuple(
@@ -116,11 +109,3 @@ class ContainerPullThroughDistributionSerializer(DistributionSerializer):
             for field in DistributionSerializer.Meta.fields
             if field not in ("base_url", "repository_version")
         ) + ("remote", "distributions", "namespace", "private", "description")
-
-
-def _get_or_create_namespace(base_path: str) -> models.ContainerNamespace:
-    # A namespace made here gets its creator as owner through its creation hooks.
-    namespace, _created = models.ContainerNamespace.objects.get_or_create(
-        name=base_path.split("/", 1)[0]
-    )
-    return namespace
