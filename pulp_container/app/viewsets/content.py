@@ -1,12 +1,40 @@
 """Read-only REST endpoints of blobs, manifests, tags and signatures."""
 
-from django_filters import CharFilter, MultipleChoiceFilter
+from django import forms
+from django_filters import BooleanFilter, CharFilter, Filter, MultipleChoiceFilter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from pulpcore.plugin.viewsets import NAME_FILTER_OPTIONS, ContentFilter, ReadOnlyContentViewSet
 
 from pulp_container.app import models, serializers
 from pulp_container.app.access_policies import CONTENT_ACCESS_POLICY
 from pulp_container.constants import MANIFEST_MEDIA_TYPES, MANIFEST_TYPES
+
+
+class MultipleValueField(forms.Field):
+    """A form field that keeps every value of a repeated query parameter."""
+
+    widget = forms.SelectMultiple
+
+    def to_python(self, value) -> list[str]:
+        return [str(item) for item in value] if value else []
+
+
+@extend_schema_field({"type": "array", "items": {"type": OpenApiTypes.STR}})
+class MultipleValueFilter(Filter):
+    """A filter that matches any of the values of a repeatable query parameter."""
+
+    field_class = MultipleValueField
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        return queryset.filter(**{f"{self.field_name}__in": value})
+
+
+LABEL_OF_BOOTABLE = "containers.bootc"
+LABEL_OF_FLATPAK = "org.flatpak.ref"
 
 
 class BlobFilter(ContentFilter):
@@ -22,7 +50,38 @@ class ManifestFilter(ContentFilter):
 
     media_type = MultipleChoiceFilter(choices=[(value, value) for value in MANIFEST_MEDIA_TYPES])
     type = MultipleChoiceFilter(choices=[(value, value) for value in MANIFEST_TYPES])
-    tag = CharFilter(field_name="tagged__name", distinct=True)
+    tag = CharFilter(
+        method="filter_tag",
+        help_text="Manifests that a tag of this name points to (in repository_version if given).",
+    )
+    is_bootable = BooleanFilter(
+        method="filter_label", help_text="Images with the `containers.bootc` label, or without."
+    )
+    is_flatpak = BooleanFilter(
+        method="filter_label", help_text="Images with the `org.flatpak.ref` label, or without."
+    )
+
+    def filter_tag(self, queryset, name, value):
+        """Keep the manifests that a tag of that name points to."""
+        tags = models.Tag.objects.filter(name=value)
+        version = self.form.cleaned_data.get("repository_version")
+        if version is not None:
+            tags = tags.filter(pk__in=version.content)
+        return queryset.filter(pk__in=tags.values("tagged_manifest_id"))
+
+    def filter_label(self, queryset, name, value):
+        """Keep the manifests whose config has (or, when false, lacks) the label."""
+        if value is None:
+            return queryset
+        label = LABEL_OF_BOOTABLE if name == "is_bootable" else LABEL_OF_FLATPAK
+        if name == "is_bootable":
+            # The bootc label counts only with a non-empty value, as in ManifestSerializer.
+            labelled = queryset.filter(labels__has_key=label).exclude(labels__contains={label: ""})
+        else:
+            labelled = queryset.filter(labels__has_key=label)
+        if value:
+            return labelled
+        return queryset.exclude(pk__in=labelled.values("pk"))
 
     class Meta:
         model = models.Manifest
@@ -40,7 +99,10 @@ class TagFilter(ContentFilter):
         field_name="tagged_manifest__media_type",
         choices=[(value, value) for value in MANIFEST_MEDIA_TYPES],
     )
-    digest = CharFilter(field_name="tagged_manifest__digest")
+    digest = MultipleValueFilter(
+        field_name="tagged_manifest__digest",
+        help_text="Tags that point to a manifest with this digest; repeat for several.",
+    )
 
     class Meta:
         model = models.Tag

@@ -1,4 +1,4 @@
-"""REST endpoints of container repositories, their versions and the sync action."""
+"""REST endpoints of container repositories, their versions, sync and curation actions."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
@@ -18,10 +18,13 @@ from pulp_container.app.access_policies import (
     REPOSITORY_LOCKED_ROLES,
     REPOSITORY_VERSION_ACCESS_POLICY,
 )
+from pulp_container.app.viewsets.curation import CurationActionsMixin
 from pulp_container.app.viewsets.unsupported import UnsupportedRepositoryActionsMixin
 
 
-class ContainerRepositoryViewSet(UnsupportedRepositoryActionsMixin, RepositoryViewSet, RolesMixin):
+class ContainerRepositoryViewSet(
+    CurationActionsMixin, UnsupportedRepositoryActionsMixin, RepositoryViewSet, RolesMixin
+):
     """Repositories of container content that can be synced, curated and served."""
 
     endpoint_name = "container"
