@@ -40,8 +40,8 @@ def synchronize(remote_pk: str, repository_pk: str, mirror: bool) -> None:
     Args:
         remote_pk: The `ContainerRemote` to sync from.
         repository_pk: The `ContainerRepository` to sync into.
-        mirror: When true the new version contains exactly the upstream's tags that pass the
-            remote's filters and the content they reference; otherwise content is only added.
+        mirror: When true, the new version contains exactly the filtered upstream tags and the
+            content they reference. When false, content is only added.
 
     Raises:
         UpstreamRequestError: A request to the upstream failed after retries.
