@@ -19,11 +19,16 @@ from pulp_container.app.access_policies import (
     REPOSITORY_VERSION_ACCESS_POLICY,
 )
 from pulp_container.app.viewsets.curation import CurationActionsMixin
+from pulp_container.app.viewsets.oci_layout import OCILayoutActionsMixin
 from pulp_container.app.viewsets.unsupported import UnsupportedRepositoryActionsMixin
 
 
 class ContainerRepositoryViewSet(
-    CurationActionsMixin, UnsupportedRepositoryActionsMixin, RepositoryViewSet, RolesMixin
+    CurationActionsMixin,
+    OCILayoutActionsMixin,
+    UnsupportedRepositoryActionsMixin,
+    RepositoryViewSet,
+    RolesMixin,
 ):
     """Repositories of container content that can be synced, curated and served."""
 
