@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PULP_CLI = str(Path(sys.executable).parent / "pulp")
@@ -35,6 +36,8 @@ class ContainerTools:
         self.folder = folder
         self.hosts = set()
         folder.mkdir(parents=True, exist_ok=True)
+        # podman rejects a --runroot path longer than 50 characters, so it goes under /tmp.
+        self.runroot = Path(tempfile.mkdtemp(prefix="podman-run-", dir="/tmp"))
         self.registries_conf = folder / "registries.conf"
         self.auth_file = folder / "auth.json"
         self.auth_file.write_text("{}")
@@ -68,7 +71,7 @@ class ContainerTools:
         command = [
             "podman",
             "--root", str(self.folder / "podman-root"),
-            "--runroot", str(self.folder / "podman-run"),
+            "--runroot", str(self.runroot),
             "--storage-driver", "vfs",
             *arguments,
         ]  # fmt: skip
