@@ -31,6 +31,7 @@ NAMESPACE_PULL_PERMISSIONS = (
 )
 PUSH_PERMISSIONS = ("container.push_containerdistribution",)
 NAMESPACE_PUSH_PERMISSIONS = ("container.namespace_push_containerdistribution",)
+NAMESPACE_CREATE_PERMISSION = "container.add_containernamespace"
 
 
 def _has_any_permission(user, permissions: tuple[str, ...], obj) -> bool:
@@ -69,9 +70,21 @@ def may_push(user, name: str, distribution) -> bool:
     if _has_any_permission(user, PUSH_PERMISSIONS, distribution):
         return True
     namespace = _namespace_of(name, distribution)
-    return namespace is not None and _has_any_permission(
-        user, NAMESPACE_PUSH_PERMISSIONS, namespace
-    )
+    if namespace is None:
+        return may_create_namespace(user, name.split("/", 1)[0])
+    return _has_any_permission(user, NAMESPACE_PUSH_PERMISSIONS, namespace)
+
+
+def may_create_namespace(user, namespace_name: str) -> bool:
+    """
+    Tell whether a push may create the namespace `namespace_name`, which does not exist yet.
+
+    As on the REST namespace endpoint, users with `container.add_containernamespace` may, and
+    so may any user for the namespace named like their user name.
+    """
+    if user.has_perm(NAMESPACE_CREATE_PERMISSION):
+        return True
+    return namespace_name == user.get_username()
 
 
 def permitted_actions(user, scope: Scope, distribution=...) -> frozenset[str]:
