@@ -9,14 +9,8 @@ Role names and their permissions follow the published container API, so that rol
 made for it keep their meaning here.
 """
 
-# NOTE: kept until every viewset uses its own policy from this module.
-AUTHENTICATED_ALLOW_ALL = {
-    "statements": [{"action": "*", "principal": "authenticated", "effect": "allow"}],
-    "queryset_scoping": {"function": "scope_queryset"},
-}
-
-# Statements shared by most endpoints: any authenticated user may list, and sees only what the
-# queryset scoping lets them see.
+# The statement shared by most endpoints: any authenticated user may list, and the queryset
+# scoping limits the list to what the user may view.
 _LIST_FOR_AUTHENTICATED = {
     "action": ["list", "my_permissions"],
     "principal": "authenticated",

@@ -45,8 +45,7 @@ class ContainerPushRepositoryViewSet(
     """
     Repositories that the registry made on the first push to a new name.
 
-    They cannot be created or deleted through this endpoint: a push creates them, and deleting
-    the distribution that serves them is the way to drop one.
+    This endpoint cannot create or delete them, because a registry push creates them.
     """
 
     endpoint_name = "container-push"
@@ -130,7 +129,7 @@ class ContainerPushRepositoryViewSet(
         )
         return OperationPostponedResponse(result, request)
 
-    # TODO: sign, remove_signatures and migrate answer 501 until they are built.
+    # TODO: sign, remove_signatures and migrate return 501 until they are built.
     @extend_schema(
         summary="Sign images (not supported)",
         description="Signing is not supported yet; the request is rejected with 501.",
