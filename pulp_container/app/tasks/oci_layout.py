@@ -94,7 +94,9 @@ def blob_path(root: Path, digest: str) -> Path:
         raise OCILayoutError(f"{digest!r} is not a valid digest.")
     algorithm, encoded = digest.split(":", 1)
     if algorithm not in SUPPORTED_DIGEST_ALGORITHMS:
-        raise OCILayoutError(f"Digest {digest} uses {algorithm}; only sha256 and sha512 work.")
+        raise OCILayoutError(
+            f"Digest {digest} uses {algorithm}; only sha256 and sha512 are supported."
+        )
     return root / "blobs" / algorithm / encoded
 
 

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class LayoutContent:
     """
-    What an OCI layout holds, read and checked.
+    The checked content of an OCI layout.
 
     Fields:
         tags: Tag name -> top-level manifest digest.
@@ -143,7 +143,7 @@ class LayoutReader:
         return self.content
 
     def file(self, relative: str) -> Path:
-        """Return a path inside the layout, refusing links that lead out of it."""
+        """Return a path inside the layout; raise for a missing file or a link that leads out."""
         target = self.root / relative
         resolved = Path(os.path.realpath(target))
         if resolved != self.root and self.root not in resolved.parents:
@@ -208,7 +208,7 @@ class LayoutReader:
         data = target.read_bytes()
         if len(data) != descriptor.size:
             raise OCILayoutError(
-                f"{target} is {len(data)} bytes, but its descriptor says {descriptor.size}."
+                f"{target} is {len(data)} bytes, but its descriptor gives size {descriptor.size}."
             )
         try:
             parsed = parse_manifest(data, descriptor.media_type, descriptor.digest)
@@ -305,11 +305,11 @@ def check_blob(source: Path, descriptor: Descriptor, copy: Optional[Path]) -> No
     actual = f"{algorithm}:{hasher.hexdigest()}"
     if actual != descriptor.digest:
         raise OCILayoutError(
-            f"{source} has digest {actual}, but its name says {descriptor.digest}."
+            f"{source} has digest {actual}, but its file name is the digest {descriptor.digest}."
         )
     if size != descriptor.size:
         raise OCILayoutError(
-            f"{source} is {size} bytes, but the manifest says {descriptor.size} for "
+            f"{source} is {size} bytes, but the manifest gives size {descriptor.size} for "
             f"{descriptor.digest}."
         )
 
