@@ -44,14 +44,22 @@ class UpstreamRequestError(PulpException):
         url: The requested URL.
         cause: What went wrong, e.g. "HTTP 404 Not Found" or "connection closed".
         subject: What was requested, e.g. "tag 'latest'" or a blob digest, when known.
+        status: The HTTP status of the last response, when the upstream sent one.
     """
 
     error_code = "CTR0003"
 
-    def __init__(self, url: str, cause: str, subject: Optional[str] = None):
+    def __init__(
+        self,
+        url: str,
+        cause: str,
+        subject: Optional[str] = None,
+        status: Optional[int] = None,
+    ):
         self.url = url
         self.cause = cause
         self.subject = subject
+        self.status = status
 
     def __str__(self) -> str:
         subject = f" for {self.subject}" if self.subject else ""
@@ -237,7 +245,8 @@ class RegistryDownloader(HttpDownloader):
         except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutException) as exc:
             if not (extra_data or {}).get(RAISE_UPSTREAM_ERROR):
                 raise
-            raise UpstreamRequestError(self.url, describe_error(exc)) from exc
+            status = exc.status if isinstance(exc, aiohttp.ClientResponseError) else None
+            raise UpstreamRequestError(self.url, describe_error(exc), status=status) from exc
 
     async def _run(self, extra_data: Optional[dict] = None) -> DownloadResult:
         extra_data = extra_data or {}

@@ -76,8 +76,9 @@ class ManifestDigestMismatch(ManifestError):
         self.actual = actual
 
     def __str__(self) -> str:
+        where = f" of {self.reference}" if self.reference != self.expected else ""
         return (
-            f"[{self.error_code}] Manifest digest mismatch: requested {self.expected}, "
+            f"[{self.error_code}] Manifest digest mismatch{where}: expected {self.expected}, "
             f"but the body has digest {self.actual}"
         )
 

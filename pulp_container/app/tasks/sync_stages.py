@@ -11,7 +11,8 @@ level's rows reference the saved rows of the level below.
 import asyncio
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any, Optional, TypeVar
+from http import HTTPStatus
+from typing import Any, Optional, TypeVar, Union
 
 from asgiref.sync import sync_to_async
 
@@ -23,6 +24,7 @@ from pulpcore.plugin.stages import (
     Stage,
 )
 
+from pulp_container.app.downloaders import UpstreamRequestError
 from pulp_container.app.manifests import (
     Descriptor,
     ManifestError,
@@ -52,6 +54,9 @@ MAX_BATCHES_IN_FLIGHT = 3
 MAX_LIST_DEPTH = 4
 # Blobs larger than this are never read as an image config.
 MAX_CONFIG_SIZE = 4 * 1024 * 1024
+
+# `head_tag` result for a tag the upstream answers 404 for.
+MISSING = object()
 
 T = TypeVar("T")
 
@@ -96,7 +101,10 @@ class SyncProgress:
             message="Processing manifests", code="sync.processing.manifests"
         )
         self.blobs = ProgressReport(message="Processing blobs", code="sync.processing.blobs")
-        self.reports = [self.tags, self.unchanged, self.manifests, self.blobs]
+        self.missing = ProgressReport(
+            message="Skipping tags missing upstream", code="sync.skipping.missing_tags"
+        )
+        self.reports = [self.tags, self.unchanged, self.manifests, self.blobs, self.missing]
 
     async def __aenter__(self) -> "SyncProgress":
         for report in self.reports:
@@ -128,9 +136,15 @@ class ContainerFirstStage(Stage):
         self.deferred = remote.policy != remote.IMMEDIATE
         self.upstream_tags = upstream_tags
         self.progress: Optional[SyncProgress] = None
+        # Manifests this sync saved (pk and digest only), and futures of those being saved,
+        # so a manifest that many tags share goes through the pipeline once.
+        self.saved_manifests: dict[str, Manifest] = {}
+        self.saving: dict[str, asyncio.Future] = {}
 
     async def run(self) -> None:
         """List tags page by page and sync them in batches, a few batches at a time."""
+        # TODO: content is found only through tags. Untagged OCI referrers (the referrers API)
+        # and signatures of the Docker/Red Hat signature extension are not synced yet.
         async with SyncProgress() as progress:
             self.progress = progress
             pending: set[asyncio.Task] = set()
@@ -153,34 +167,94 @@ class ContainerFirstStage(Stage):
         """Emit the content of one batch of tags, skipping tags whose digest is unchanged."""
         stored = await sync_to_async(self.index.tag_digests)(names)
         head_names = [name for name in names if name in stored]
-        heads = await asyncio.gather(*(self.upstream.head_manifest(name) for name in head_names))
+        heads = await asyncio.gather(*(self.head_tag(name) for name in head_names))
         head_digests = dict(zip(head_names, heads))
 
         moved: dict[str, str] = {}
         to_fetch: list[tuple[str, Optional[str]]] = []
         for name in names:
             digest = head_digests.get(name)
+            if digest is MISSING:
+                continue
             if digest and digest == stored[name]:
                 self.upstream_tags[name] = digest
             elif digest:
                 moved[name] = digest
             else:
                 to_fetch.append((name, None))
-        await self.progress.unchanged.aincrease_by(len(names) - len(moved) - len(to_fetch))
+        missing = sum(1 for digest in heads if digest is MISSING)
+        await self.progress.unchanged.aincrease_by(
+            len(names) - missing - len(moved) - len(to_fetch)
+        )
 
-        known = await sync_to_async(self.index.manifests)(set(moved.values()))
+        known = await sync_to_async(self.index.manifests)(
+            set(moved.values()) - self.saved_manifests.keys()
+        )
+        known.update(self.saved_manifests)
         for name, digest in moved.items():
             if digest in known:
                 await self.emit_tag(name, known[digest])
             else:
                 to_fetch.append((name, digest))
 
-        parsed = await asyncio.gather(
-            *(self.upstream.get_manifest(name, digest) for name, digest in to_fetch)
-        )
-        saved = await self.save_manifests({manifest.digest: manifest for manifest in parsed})
-        for (name, _), manifest in zip(to_fetch, parsed):
-            await self.emit_tag(name, saved[manifest.digest])
+        fetched = await asyncio.gather(*(self.fetch_tag(name, digest) for name, digest in to_fetch))
+        found = [(name, manifest) for (name, _), manifest in zip(to_fetch, fetched) if manifest]
+        await self.save_once({manifest.digest: manifest for _, manifest in found})
+        for name, manifest in found:
+            await self.emit_tag(name, self.saved_manifests[manifest.digest])
+
+    async def save_once(self, parsed: dict[str, ParsedManifest]) -> None:
+        """Save the manifests of `parsed` that no other batch of this sync saved or is saving."""
+        waits = {self.saving[digest] for digest in parsed if digest in self.saving}
+        new = {
+            digest: manifest
+            for digest, manifest in parsed.items()
+            if digest not in self.saved_manifests and digest not in self.saving
+        }
+        if new:
+            done = asyncio.get_running_loop().create_future()
+            self.saving.update(dict.fromkeys(new, done))
+            try:
+                saved = await self.save_manifests(new)
+            except BaseException:
+                done.cancel()
+                raise
+            finally:
+                for digest in new:
+                    self.saving.pop(digest, None)
+            for digest, manifest in saved.items():
+                self.saved_manifests[digest] = Manifest(
+                    pk=manifest.pk, digest=manifest.digest, type=manifest.type
+                )
+            done.set_result(None)
+        if waits:
+            await asyncio.gather(*waits)
+
+    async def head_tag(self, name: str) -> Union[str, None, object]:
+        """Return the digest a HEAD of tag `name` returns, None without one, or MISSING on 404."""
+        try:
+            return await self.upstream.head_manifest(name)
+        except UpstreamRequestError as exc:
+            if exc.status != HTTPStatus.NOT_FOUND:
+                raise
+            await self.skip_missing_tag(name, exc)
+            return MISSING
+
+    async def fetch_tag(self, name: str, digest: Optional[str]) -> Optional[ParsedManifest]:
+        """GET the manifest of tag `name`, or return None when the upstream answers 404."""
+        try:
+            return await self.upstream.get_manifest(name, digest)
+        except UpstreamRequestError as exc:
+            if exc.status != HTTPStatus.NOT_FOUND:
+                raise
+            await self.skip_missing_tag(name, exc)
+            return None
+
+    async def skip_missing_tag(self, name: str, exc: UpstreamRequestError) -> None:
+        # The tag list named the tag, so it was most likely deleted since. It is left out like
+        # a tag the list no longer names: mirror removes it, an additive sync keeps the old one.
+        log.warning("Skipping a tag missing upstream: tag=%s url=%s", name, exc.url)
+        await self.progress.missing.aincrement()
 
     async def emit_tag(self, name: str, manifest: Manifest) -> None:
         self.upstream_tags[name] = manifest.digest
@@ -203,7 +277,11 @@ class ContainerFirstStage(Stage):
             entry.descriptor.digest for manifest in lists for entry in manifest.listed_manifests
         } - parsed.keys()
 
-        saved: dict[str, Manifest] = {}
+        saved = {
+            digest: self.saved_manifests[digest]
+            for digest in children & self.saved_manifests.keys()
+        }
+        children -= saved.keys()
         if children:
             saved.update(await sync_to_async(self.index.manifests)(children))
             missing = children - saved.keys()
@@ -315,12 +393,9 @@ async def _wait_first(pending: set[asyncio.Task]) -> set[asyncio.Task]:
 def read_configs(
     images: list[ParsedManifest], blob_contents: list[DeclarativeContent]
 ) -> dict[str, dict[str, Any]]:
-    """
-    Return `parse_image_config` output by manifest digest for configs that were downloaded.
-
-    Deferred configs (the streamed policy) are not read, so those manifests get no
-    architecture, OS or labels.
-    """
+    """Return `parse_image_config` output by manifest digest for configs that were downloaded."""
+    # NOTE: the streamed policy downloads no config, so its manifests get no architecture, OS
+    # or labels, and a later on_demand or immediate sync of the same manifests does not add them.
     artifacts = {}
     for content in blob_contents:
         artifact = content.d_artifacts[0].artifact

@@ -87,7 +87,12 @@ class UpstreamRegistry:
             url = next_page_url(result.headers.get("Link"), url)
 
     async def head_manifest(self, tag: str) -> Optional[str]:
-        """Return the `Docker-Content-Digest` a HEAD of the tag returns, if any."""
+        """
+        Return the `Docker-Content-Digest` a HEAD of the tag returns, if any.
+
+        Raises:
+            UpstreamRequestError: The request failed; `status` is 404 when the tag is gone.
+        """
         url = self.manifest_url(tag)
         result = await self._request(
             url, f"tag {tag!r}", method="HEAD", headers={"Accept": MANIFEST_ACCEPT}
@@ -122,8 +127,8 @@ class UpstreamRegistry:
                 reference=None if is_digest else f"{self.name}:{reference} ({url})",
             )
         except ManifestError as exc:
-            if exc.reference and url not in exc.reference:
-                exc.reference = f"{exc.reference} ({url})"
+            separator = "@" if is_digest else ":"
+            exc.reference = f"{self.name}{separator}{reference} ({url})"
             raise
 
 

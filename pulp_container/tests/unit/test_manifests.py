@@ -302,3 +302,12 @@ def test_build_manifest_model():
     assert manifest.os == "linux"
     assert manifest.compressed_image_size == 17
     assert manifest._state.adding
+
+
+def test_digest_mismatch_names_reference():
+    error = ManifestDigestMismatch(DIGEST_A, DIGEST_B)
+    error.reference = "library/app:latest (http://h/v2/library/app/manifests/latest)"
+    message = str(error)
+    assert "library/app:latest (http://h/v2/library/app/manifests/latest)" in message
+    assert f"expected {DIGEST_A}" in message
+    assert f"digest {DIGEST_B}" in message

@@ -1,4 +1,7 @@
-"""Unit tests of tag filters, tag list paging and Bearer challenge parsing."""
+"""Unit tests of tag filters, tag list paging, Bearer challenges and upstream errors."""
+
+import asyncio
+from types import SimpleNamespace
 
 import pytest
 
@@ -6,9 +9,10 @@ from pulp_container.app.downloaders import (
     BearerChallenge,
     CachedToken,
     TokenCache,
+    UpstreamRequestError,
     repository_key,
 )
-from pulp_container.app.tasks.sync_stages import chunked
+from pulp_container.app.tasks.sync_stages import MISSING, ContainerFirstStage, chunked
 from pulp_container.app.tasks.upstream import TagFilter, next_page_url
 
 
@@ -76,3 +80,66 @@ def test_token_cache_expiry(monkeypatch):
 def test_chunked():
     assert list(chunked([1, 2, 3, 4, 5], 2)) == [[1, 2], [3, 4], [5]]
     assert list(chunked([], 3)) == []
+
+
+class FakeUpstream:
+    """An upstream whose manifest requests fail with one HTTP status."""
+
+    def __init__(self, status: int):
+        self.status = status
+
+    async def get_manifest(self, reference, expected_digest=None):
+        raise UpstreamRequestError(
+            f"http://h/v2/a/manifests/{reference}", "failed", None, self.status
+        )
+
+    head_manifest = get_manifest
+
+
+class FakeProgress:
+    """Counts `aincrement` calls the way `ProgressReport` would, without a database."""
+
+    def __init__(self):
+        self.missing = self
+        self.done = 0
+
+    async def aincrement(self):
+        self.done += 1
+
+
+def first_stage(status: int) -> ContainerFirstStage:
+    remote = SimpleNamespace(
+        url="http://h",
+        upstream_name="a",
+        include_tags=None,
+        exclude_tags=None,
+        policy="on_demand",
+        IMMEDIATE="immediate",
+    )
+    stage = ContainerFirstStage(remote, None, {})
+    stage.upstream = FakeUpstream(status)
+    stage.progress = FakeProgress()
+    return stage
+
+
+def test_missing_tag_skipped():
+    stage = first_stage(404)
+    assert asyncio.run(stage.fetch_tag("gone", None)) is None
+    assert asyncio.run(stage.head_tag("gone")) is MISSING
+    assert stage.progress.done == 2
+
+
+def test_failed_tag_request_raises():
+    stage = first_stage(500)
+    with pytest.raises(UpstreamRequestError) as error:
+        asyncio.run(stage.fetch_tag("broken", None))
+    assert error.value.status == 500
+    assert "http://h/v2/a/manifests/broken" in str(error.value)
+    assert stage.progress.done == 0
+
+
+def test_upstream_error_names_url_and_subject():
+    error = UpstreamRequestError("http://h/v2/a/blobs/sha256:00", "timed out", "blob sha256:00")
+    assert str(error).startswith(
+        "[CTR0003] Request to http://h/v2/a/blobs/sha256:00 for blob sha256:00 failed: timed out."
+    )
