@@ -1,7 +1,7 @@
 """
 Database side of manifest pushes and of manifest, tag and blob deletion.
 
-All functions are synchronous and run queries; async handlers call them through
+All functions are synchronous and run queries, so async handlers call them through
 `sync_to_async`. Every check runs before anything is written, so a rejected push stores
 nothing.
 """
@@ -143,8 +143,8 @@ def delete_manifest(repository: ContainerPushRepository, digest: str) -> None:
     Raises:
         RegistryError: MANIFEST_UNKNOWN when the latest version has no such manifest.
     """
-    # NOTE: a manifest list or index that names this manifest stays in the repository, as in
-    # the distribution spec; pulling that platform from the list then fails.
+    # NOTE: a manifest list or index that names this manifest stays in the repository, so
+    # pulling that platform through the list fails afterwards.
     content = latest_content(repository)
     manifest = Manifest.objects.filter(digest=digest, pk__in=content).first()
     if manifest is None:

@@ -1,8 +1,8 @@
 """
 Database side of blob upload sessions: create, look up, record chunks, finish and cancel.
 
-All functions are synchronous and run queries or file operations; async handlers call them
-through `sync_to_async`.
+All functions are synchronous and run queries or file operations, so async
+handlers call them through `sync_to_async`.
 """
 
 import logging

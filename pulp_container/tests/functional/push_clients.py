@@ -1,4 +1,4 @@
-"""A registry client for push tests that asks for push and delete scope up front."""
+"""A registry client for push tests that requests push and delete scope up front."""
 
 import re
 import urllib.parse
