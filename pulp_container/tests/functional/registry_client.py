@@ -29,7 +29,8 @@ class RegistryClient:
         """Send a request; on a 401 with a challenge, authenticate once and resend it."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         headers = dict(kwargs.pop("headers", {}) or {})
-        scope_key = self._scope_key(url)
+        # Writes get a token of their own, because a pull token lacks the push scope.
+        scope_key = (self._scope_key(url), method not in ("GET", "HEAD"))
         if scope_key in self.tokens:
             headers["Authorization"] = f"Bearer {self.tokens[scope_key]}"
         elif self.auth:
