@@ -10,7 +10,6 @@ digest and, for on_demand, keeps the artifact.
 from dataclasses import dataclass
 
 from aiohttp import web
-from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.content import Handler
 from pulpcore.plugin.models import ContentArtifact
@@ -19,6 +18,7 @@ from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL
 from pulp_container.app.models import Blob, Manifest
 from pulp_container.app.registry.errors import RegistryError
+from pulp_container.app.registry.guards import load_guarded
 from pulp_container.app.registry.lookup import DIGEST_RE, check_name, get_served_version
 from pulp_container.app.registry.ranges import serve_bytes
 from pulp_container.app.schema1 import EMPTY_LAYER_BYTES, EMPTY_LAYER_DIGEST
@@ -64,8 +64,8 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
             detail={"digest": digest},
             message="invalid digest: expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>",
         )
-    await authorize(request, name, {PULL})
-    source = await sync_to_async(_find_blob)(name, digest)
+    access = await authorize(request, name, {PULL})
+    source = await load_guarded(request, access, _find_blob, name, digest)
     headers = {
         API_VERSION_HEADER: API_VERSION_VALUE,
         CONTENT_DIGEST_HEADER: digest,

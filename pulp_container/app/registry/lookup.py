@@ -7,6 +7,7 @@ These functions are synchronous; handlers call them inside one `sync_to_async`.
 """
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, Subquery
@@ -20,6 +21,18 @@ from pulp_container.constants import DIGEST_PATTERN, NAME_PATTERN, TAG_PATTERN
 NAME_RE = re.compile(rf"^{NAME_PATTERN}$")
 TAG_RE = re.compile(rf"^{TAG_PATTERN}$")
 DIGEST_RE = re.compile(rf"^{DIGEST_PATTERN}$")
+
+# The pk of the distribution whose content guard has permitted the current request. It is a
+# context variable so that it follows the request into the threads of `sync_to_async`.
+permitted_guarded_distribution: ContextVar = ContextVar("permitted_guarded_distribution")
+
+
+class ContentGuardCheckNeeded(Exception):
+    """Raised by a lookup of a distribution with a content guard that has not been checked."""
+
+    def __init__(self, distribution: ContainerDistribution):
+        super().__init__(f"content guard not checked: distribution={distribution.pk}")
+        self.distribution = distribution
 
 
 def check_name(name: str) -> None:
@@ -81,8 +94,19 @@ def find_distribution(name: str) -> ServedVersion | None:
 
 
 def get_served_version(name: str) -> ServedVersion:
-    """Return the served version of `name`, or raise NAME_UNKNOWN."""
+    """
+    Return the served version of `name`.
+
+    Raises:
+        RegistryError: NAME_UNKNOWN when no distribution has the base path `name`.
+        ContentGuardCheckNeeded: When the distribution has a content guard and the request
+            has not passed it yet; `guards.load_guarded` checks the guard and retries.
+    """
     served = find_distribution(name)
     if served is None:
         raise RegistryError("NAME_UNKNOWN", detail={"name": name})
+    distribution = served.distribution
+    if distribution.content_guard_id is not None:
+        if permitted_guarded_distribution.get(None) != distribution.pk:
+            raise ContentGuardCheckNeeded(distribution)
     return served

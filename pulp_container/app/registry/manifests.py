@@ -9,13 +9,13 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
-from asgiref.sync import sync_to_async
 
 from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL
 from pulp_container.app.models import Manifest, ManifestListManifest, Tag
 from pulp_container.app.registry import schema1_cache
 from pulp_container.app.registry.errors import RegistryError
+from pulp_container.app.registry.guards import load_guarded
 from pulp_container.app.registry.lookup import (
     DIGEST_RE,
     TAG_RE,
@@ -128,8 +128,10 @@ async def get_manifest(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     check_name(name)
     check_reference(reference)
-    await authorize(request, name, {PULL})
-    reply = await sync_to_async(_load_reply)(name, reference, request_accept(request))
+    access = await authorize(request, name, {PULL})
+    reply = await load_guarded(
+        request, access, _load_reply, name, reference, request_accept(request)
+    )
     headers = {
         API_VERSION_HEADER: API_VERSION_VALUE,
         CONTENT_DIGEST_HEADER: reply.digest,

@@ -1,11 +1,11 @@
 """`GET /v2/<name>/tags/list`: the tags of a repository, sorted, with n/last paging."""
 
 from aiohttp import web
-from asgiref.sync import sync_to_async
 
 from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL
 from pulp_container.app.models import Tag
+from pulp_container.app.registry.guards import load_guarded
 from pulp_container.app.registry.lookup import check_name, get_served_version
 from pulp_container.app.registry.pagination import paginate, parse_page
 from pulp_container.constants import API_VERSION_HEADER, API_VERSION_VALUE
@@ -26,8 +26,8 @@ async def list_tags(request: web.Request) -> web.Response:
     name = request.match_info["path"]
     check_name(name)
     size, last = parse_page(request)
-    await authorize(request, name, {PULL})
-    names = await sync_to_async(_load_tag_names)(name, size, last)
+    access = await authorize(request, name, {PULL})
+    names = await load_guarded(request, access, _load_tag_names, name, size, last)
     page, headers = paginate(names, size, request.path)
     headers[API_VERSION_HEADER] = API_VERSION_VALUE
     return web.json_response({"name": name, "tags": page}, headers=headers)
