@@ -18,7 +18,6 @@ from asgiref.sync import sync_to_async
 
 from pulpcore.plugin.models import Artifact, ProgressReport
 from pulpcore.plugin.stages import (
-    ContentSaver,
     DeclarativeArtifact,
     DeclarativeContent,
     Stage,
@@ -29,18 +28,10 @@ from pulp_container.app.manifests import (
     Descriptor,
     ManifestError,
     ParsedManifest,
-    build_blob_links,
-    build_list_links,
     build_manifest,
     parse_image_config,
 )
-from pulp_container.app.models import (
-    Blob,
-    BlobManifest,
-    Manifest,
-    ManifestListManifest,
-    Tag,
-)
+from pulp_container.app.models import Blob, Manifest, Tag
 from pulp_container.app.tasks.upstream import TagFilter, UpstreamRegistry
 from pulp_container.constants import IMAGE_CONFIG_MEDIA_TYPES, MANIFEST_TYPE_LIST
 
@@ -413,23 +404,3 @@ def read_configs(
         with artifact.file.open("rb") as file:
             configs[parsed.digest] = parse_image_config(file.read())
     return configs
-
-
-class ContainerContentSaver(ContentSaver):
-    """A content saver that also writes the blob and list links of the saved manifests."""
-
-    def _post_save(self, batch: list[DeclarativeContent]) -> None:
-        blob_links: list[BlobManifest] = []
-        list_links: list[ManifestListManifest] = []
-        for content in batch:
-            parsed = content.extra_data.get("parsed")
-            if parsed is None:
-                continue
-            if "blobs" in content.extra_data:
-                blob_links += build_blob_links(content.content, parsed, content.extra_data["blobs"])
-            if "listed" in content.extra_data:
-                list_links += build_list_links(
-                    content.content, parsed, content.extra_data["listed"]
-                )
-        BlobManifest.objects.bulk_create(blob_links, ignore_conflicts=True)
-        ManifestListManifest.objects.bulk_create(list_links, ignore_conflicts=True)

@@ -24,11 +24,8 @@ from pulp_container.app.models import (
     ManifestSignature,
     Tag,
 )
-from pulp_container.app.tasks.sync_stages import (
-    MAX_LIST_DEPTH,
-    ContainerContentSaver,
-    ContainerFirstStage,
-)
+from pulp_container.app.tasks.content_saver import ContainerContentSaver
+from pulp_container.app.tasks.sync_stages import MAX_LIST_DEPTH, ContainerFirstStage
 
 log = logging.getLogger(__name__)
 

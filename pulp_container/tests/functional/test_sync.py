@@ -14,6 +14,7 @@ from pulp_container.tests.functional.images import (
 
 REPOSITORIES = "/pulp/api/v3/repositories/container/container/"
 REMOTES = "/pulp/api/v3/remotes/container/container/"
+DISTRIBUTIONS = "/pulp/api/v3/distributions/container/container/"
 
 
 def upstream_images() -> dict:
@@ -228,3 +229,49 @@ def test_sync_anonymous_token(api, upstream_registry):
     repository = sync(api, {"url": registry.url, "upstream_name": "sync/public"})
 
     assert tag_digests(api, repository["latest_version_href"]) == {"v1": image.digest}
+
+
+def test_sync_from_pulp_registry(api, stack, anonymous_upstream):
+    registry, _ = anonymous_upstream
+    images = {
+        "docker": build_image(seeds=("pulp-source",)),
+        "index": build_index(
+            [build_image(seeds=("pulp-index",), fmt="oci", architecture="arm64")], fmt="oci"
+        ),
+    }
+    for tag, image in images.items():
+        push_image(registry.client(), "sync/pulp-source", tag, image)
+    # on_demand leaves layers without artifacts, so the immediate copy must fetch them
+    # through the source's registry API, which streams them from the upstream.
+    source = sync(
+        api, {"url": registry.url, "upstream_name": "sync/pulp-source", "policy": "on_demand"}
+    )
+    base_path = f"sync/source-{uuid.uuid4().hex[:8]}"
+    api.run_task(
+        "POST",
+        DISTRIBUTIONS,
+        {"name": base_path, "base_path": base_path, "repository": source["pulp_href"]},
+    )
+
+    copy = sync(
+        api,
+        {
+            "url": stack.content_origin,
+            "upstream_name": base_path,
+            "username": "admin",
+            "password": stack.admin_password,
+            "policy": "immediate",
+        },
+    )
+
+    source_version = source["latest_version_href"]
+    copy_version = copy["latest_version_href"]
+    assert tag_digests(api, copy_version) == {tag: image.digest for tag, image in images.items()}
+    assert tag_digests(api, source_version) == tag_digests(api, copy_version)
+    for kind in ("manifests", "blobs"):
+        assert content_digests(api, kind, copy_version) == content_digests(
+            api, kind, source_version
+        )
+    blobs = api.list_all("/pulp/api/v3/content/container/blobs/", repository_version=copy_version)
+    assert len(blobs) == len(expected_content(images, images)[1])
+    assert [blob["digest"] for blob in blobs if not blob["artifact"]] == []
