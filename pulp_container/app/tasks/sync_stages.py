@@ -1,5 +1,5 @@
 """
-The first stage of a container sync and the content saver that writes manifest links.
+The first stage of a container sync: discover tags, manifests and blobs upstream.
 
 `ContainerFirstStage` walks the upstream tag list in batches. For each batch it HEADs the
 tags the repository already has and skips those whose `Docker-Content-Digest` is unchanged,
@@ -46,7 +46,7 @@ MAX_LIST_DEPTH = 4
 # Blobs larger than this are never read as an image config.
 MAX_CONFIG_SIZE = 4 * 1024 * 1024
 
-# `head_tag` result for a tag the upstream answers 404 for.
+# `head_tag` result for a tag whose HEAD returns 404.
 MISSING = object()
 
 T = TypeVar("T")
@@ -232,7 +232,7 @@ class ContainerFirstStage(Stage):
             return MISSING
 
     async def fetch_tag(self, name: str, digest: Optional[str]) -> Optional[ParsedManifest]:
-        """GET the manifest of tag `name`, or return None when the upstream answers 404."""
+        """GET the manifest of tag `name`, or return None when the GET returns 404."""
         try:
             return await self.upstream.get_manifest(name, digest)
         except UpstreamRequestError as exc:

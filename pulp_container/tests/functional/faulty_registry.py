@@ -1,9 +1,9 @@
 """
 A v2 registry imitation on 127.0.0.1 that serves in-memory images and injects faults.
 
-It answers the read side a sync uses (tag list, manifest HEAD/GET by tag or digest, blob
-GET) and, for any path with a registered `Fault`, misbehaves instead: an HTTP error, a body
-cut short, a wrong `Docker-Content-Digest`, a replaced body, or a stall before the body.
+It serves the read side a sync uses: tag list, manifest HEAD/GET by tag or digest, and
+blob GET. A path with a registered `Fault` misbehaves instead, with an HTTP error, a body
+cut short, a wrong `Docker-Content-Digest`, a replaced body, or a stall.
 """
 
 import json
@@ -24,7 +24,7 @@ class Fault:
     How the registry misbehaves on one path.
 
     Fields:
-        status: Answer with this HTTP status and a registry error body.
+        status: Respond with this HTTP status and a registry error body.
         truncate: Send the full Content-Length but only half the body, then close.
         digest_header: Send this `Docker-Content-Digest` instead of the real one.
         body: Send these bytes as the body (with `content_type`) instead of the real one.

@@ -1,9 +1,9 @@
 """
 Sync from an upstream that misbehaves: errors name the cause, and no partial version is left.
 
-Each case syncs one good tag, then publishes a tag `new` with a fault on it, syncs again
-(which must fail, or skip the tag for a 404), checks the repository still ends at the good
-version, removes the fault and checks that the next sync adds `new`.
+Each case syncs one good tag, then publishes a tag `new` with a fault on it and syncs again.
+That sync must fail, or skip the tag for a 404, and the repository must still end at the
+good version. Then the fault is removed and the next sync must add `new`.
 """
 
 import uuid
