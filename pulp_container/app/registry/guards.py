@@ -65,10 +65,13 @@ async def load_guarded(request: web.Request, access: Access, load, *args):
     `load` must look its distribution up with `lookup.get_served_version`. Distributions
     without a guard cost one thread hop; guarded ones are checked, then loaded again.
     """
+    # NOTE: asgiref runs every thread-sensitive call of the process in one shared thread, so
+    # lookups wait for each other's database round trips.
+    threaded_load = sync_to_async(load)
     try:
-        return await sync_to_async(load)(*args)
+        return await threaded_load(*args)
     except ContentGuardCheckNeeded as needed:
         distribution = needed.distribution
     await check_content_guard(request, access, distribution)
     permitted_guarded_distribution.set(distribution.pk)
-    return await sync_to_async(load)(*args)
+    return await threaded_load(*args)

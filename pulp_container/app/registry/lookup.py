@@ -10,7 +10,9 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Subquery
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Exists, Func, OuterRef, Subquery, UUIDField
+from django.db.models.functions import Coalesce
 
 from pulpcore.plugin.models import RepositoryVersion
 
@@ -73,15 +75,10 @@ class ServedVersion:
 
 def find_distribution(name: str) -> ServedVersion | None:
     """Load the distribution of `name` and its served version pk in one query, or None."""
-    latest = (
-        RepositoryVersion.objects.filter(repository_id=OuterRef("repository_id"), complete=True)
-        .order_by("-number")
-        .values("pk")[:1]
-    )
     distribution = (
         ContainerDistribution.objects.filter(base_path=name)
         .select_related("namespace")
-        .annotate(latest_version_pk=Subquery(latest))
+        .annotate(latest_version_pk=Subquery(_latest_version_pk()))
         .first()
     )
     if distribution is None:
@@ -91,6 +88,38 @@ def find_distribution(name: str) -> ServedVersion | None:
     )
     version = RepositoryVersion(pk=version_pk) if version_pk else None
     return ServedVersion(distribution, version)
+
+
+def _latest_version_pk():
+    return (
+        RepositoryVersion.objects.filter(repository_id=OuterRef("repository_id"), complete=True)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+
+
+def in_unguarded_version(queryset, name: str):
+    """
+    Restrict a content queryset to the version that `name` serves, within the same query.
+
+    Only distributions without a content guard match, so that callers fall back to
+    `get_served_version` (which raises the right error or guard check) when nothing matches.
+    The membership test is `content_ids @> ARRAY[pk]` on the one served version. It scans
+    that version's array for the few candidate rows, which is cheaper than unnesting and
+    sorting the whole array as `RepositoryVersion.get_content` does.
+    """
+    served_pk = (
+        ContainerDistribution.objects.filter(base_path=name, content_guard__isnull=True)
+        .annotate(served_pk=Coalesce("repository_version_id", Subquery(_latest_version_pk())))
+        .values("served_pk")[:1]
+    )
+    pk_array = Func(
+        OuterRef("pk"), template="ARRAY[%(expressions)s]", output_field=ArrayField(UUIDField())
+    )
+    member = RepositoryVersion.objects.filter(
+        pk=Subquery(served_pk), content_ids__contains=pk_array
+    )
+    return queryset.filter(Exists(member))
 
 
 def get_served_version(name: str) -> ServedVersion:

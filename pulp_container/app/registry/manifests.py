@@ -22,6 +22,7 @@ from pulp_container.app.registry.lookup import (
     ServedVersion,
     check_name,
     get_served_version,
+    in_unguarded_version,
     is_digest,
 )
 from pulp_container.app.registry.negotiation import AcceptedTypes, request_accept
@@ -73,7 +74,7 @@ def _default_platform_image(manifest_list: Manifest) -> Manifest | None:
 
 
 def _choose(
-    served: ServedVersion, manifest: Manifest, name: str, reference: str, accept: AcceptedTypes
+    manifest: Manifest, name: str, reference: str, accept: AcceptedTypes
 ) -> ManifestReply | None:
     """Return the reply the Accept list admits, or None when nothing fits."""
     if accept.accepts(manifest.media_type):
@@ -91,7 +92,21 @@ def _choose(
     return None
 
 
+def _find_manifest_quickly(name: str, reference: str) -> Manifest | None:
+    """Find the manifest in one query, or return None to take the general path."""
+    if is_digest(reference):
+        return in_unguarded_version(Manifest.objects, name).filter(digest=reference).first()
+    tags = in_unguarded_version(Tag.objects, name).filter(name=reference)
+    tag = tags.select_related("tagged_manifest").first()
+    return None if tag is None else tag.tagged_manifest
+
+
 def _load_reply(name: str, reference: str, accept: AcceptedTypes) -> ManifestReply:
+    manifest = _find_manifest_quickly(name, reference)
+    if manifest is not None:
+        reply = _choose(manifest, name, reference, accept)
+        if reply is not None:
+            return reply
     served = get_served_version(name)
     manifest = _find_manifest(served, reference)
     if manifest is None:
@@ -99,7 +114,7 @@ def _load_reply(name: str, reference: str, accept: AcceptedTypes) -> ManifestRep
         if converted is not None:
             return ManifestReply(converted[0], DOCKER_MANIFEST_V1_SIGNED, converted[1])
         raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
-    reply = _choose(served, manifest, name, reference, accept)
+    reply = _choose(manifest, name, reference, accept)
     if reply is not None:
         return reply
     if not accept.given:

@@ -1,13 +1,15 @@
 """Pulls through the registry API: token flow, clients, negotiation, Range, errors, rollback."""
 
-import base64
+import hashlib
 import json
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
 
 from pulp_container.tests.functional.images import build_image, build_index, push_image
 from pulp_container.tests.functional.registry_client import RegistryClient
+from pulp_container.tests.functional.schema1_jws import jwk_public_key, verify_schema1
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
@@ -55,10 +57,19 @@ def images(upstream_registry):
     oci = build_image(seeds=("pull-oci",), fmt="oci")
     arm = build_image(seeds=("pull-arm",), architecture="arm64")
     manifest_list = build_index([docker, arm])
+    oci_arm = build_image(seeds=("pull-oci", "pull-oci-arm"), fmt="oci", architecture="arm64")
+    oci_index = build_index([oci, oci_arm], fmt="oci", annotations={"pull.test": "index"})
     push_image(client, "pull/app", "1.0", docker)
     push_image(client, "pull/app", "oci", oci)
     push_image(client, "pull/app", "list", manifest_list)
-    return {"upstream": upstream, "docker": docker, "oci": oci, "list": manifest_list}
+    push_image(client, "pull/app", "oci-index", oci_index)
+    return {
+        "upstream": upstream,
+        "docker": docker,
+        "oci": oci,
+        "list": manifest_list,
+        "oci-index": oci_index,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +162,13 @@ def test_blob_range(served, images, anonymous):
 
 def test_tags_pagination(served, anonymous):
     everything = anonymous.get("/v2/team/project/app/tags/list").json()
-    assert everything == {"name": "team/project/app", "tags": ["1.0", "list", "oci"]}
-    first = anonymous.get("/v2/team/project/app/tags/list", params={"n": 2})
-    assert first.json()["tags"] == ["1.0", "list"]
-    assert first.headers["Link"] == '</v2/team/project/app/tags/list?n=2&last=list>; rel="next"'
-    second = anonymous.get("/v2/team/project/app/tags/list", params={"n": 2, "last": "list"})
-    assert second.json()["tags"] == ["oci"]
+    tags = ["1.0", "list", "oci", "oci-index"]
+    assert everything == {"name": "team/project/app", "tags": tags}
+    first = anonymous.get("/v2/team/project/app/tags/list", params={"n": 3})
+    assert first.json()["tags"] == tags[:3]
+    assert first.headers["Link"] == '</v2/team/project/app/tags/list?n=3&last=oci>; rel="next"'
+    second = anonymous.get("/v2/team/project/app/tags/list", params={"n": 3, "last": "oci"})
+    assert second.json()["tags"] == ["oci-index"]
     assert "Link" not in second.headers
 
 
@@ -189,21 +201,40 @@ def test_error_codes(served, admin, path, status, code):
     assert reply.json()["errors"][0]["code"] == code
 
 
-def test_schema1_for_old_client(served, images, anonymous):
+def test_schema1_for_old_client(served, images, stack, anonymous):
     reply = anonymous.get("/v2/team/project/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
     assert reply.status_code == 200
     assert reply.headers["Content-Type"] == SCHEMA1_SIGNED
+    payload, signatures = verify_schema1(reply.content)
+    digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+    assert reply.headers["Docker-Content-Digest"] == digest
+    assert b'"signatures"' not in payload
+    assert json.loads(payload)["tag"] == "1.0"
+    signing_key = serialization.load_pem_public_key(
+        (stack.state_dir / "token-public.pem").read_bytes()
+    )
+    embedded_key = jwk_public_key(signatures[0]["header"]["jwk"])
+    assert embedded_key.public_numbers() == signing_key.public_numbers()
+
+
+def test_schema1_layers_pull(served, images, anonymous):
+    reply = anonymous.get("/v2/team/project/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
     body = reply.json()
-    protected = json.loads(base64.urlsafe_b64decode(body["signatures"][0]["protected"] + "=="))
-    assert protected["formatLength"] > 0
-    for layer in body["fsLayers"]:
-        blob = anonymous.get(f"/v2/team/project/app/blobs/{layer['blobSum']}")
+    stored = {blob.digest: blob.data for blob in images["docker"].blobs}
+    layer_digests = [layer["blobSum"] for layer in body["fsLayers"]]
+    assert set(stored) - {images["docker"].manifest["config"]["digest"]} <= set(layer_digests)
+    for digest in layer_digests:
+        blob = anonymous.get(f"/v2/team/project/app/blobs/{digest}")
         assert blob.status_code == 200
-        assert blob.headers["Docker-Content-Digest"] == layer["blobSum"]
+        assert blob.headers["Docker-Content-Digest"] == digest
+        assert "sha256:" + hashlib.sha256(blob.content).hexdigest() == digest
+        if digest in stored:
+            assert blob.content == stored[digest]
     again = anonymous.get(
         f"/v2/team/project/app/manifests/{reply.headers['Docker-Content-Digest']}",
         headers={"Accept": SCHEMA1_SIGNED},
     )
+    assert again.status_code == 200
     assert again.content == reply.content
 
 
@@ -221,6 +252,30 @@ def test_skopeo_copy_all(served, images, stack, container_tools, tmp_path):
     assert (tmp_path / "manifest.json").read_bytes() == images["list"].manifest_bytes
     for blob in images["list"].all_blobs():
         assert (tmp_path / blob.digest.split(":")[1]).read_bytes() == blob.data
+
+
+def test_skopeo_copy_oci_index(served, images, stack, container_tools, tmp_path):
+    index = images["oci-index"]
+    source = f"docker://{stack.registry_host}/team/project/app:oci-index"
+    container_tools.skopeo("copy", "--all", source, f"dir:{tmp_path}")
+    assert (tmp_path / "manifest.json").read_bytes() == index.manifest_bytes
+    for image in index.images:
+        child = tmp_path / f"{image.digest.split(':')[1]}.manifest.json"
+        assert child.read_bytes() == image.manifest_bytes
+    for blob in index.all_blobs():
+        assert (tmp_path / blob.digest.split(":")[1]).read_bytes() == blob.data
+
+
+def test_oci_index_exact_bytes(served, images, anonymous):
+    index = images["oci-index"]
+    reply = anonymous.get(
+        f"/v2/team/project/app/manifests/{index.digest}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    )
+    assert reply.status_code == 200
+    assert reply.content == index.manifest_bytes
+    assert reply.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
+    assert reply.headers["Docker-Content-Digest"] == index.digest
 
 
 def test_skopeo_private_with_creds(served, images, stack, container_tools):
