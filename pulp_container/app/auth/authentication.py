@@ -18,7 +18,10 @@ DRF request after all, e.g. for a content guard.
 import logging
 
 from aiohttp import web
+from asgiref.sync import sync_to_async
 from django.conf import settings
+
+from pulpcore.plugin.util import get_domain
 
 from pulp_container.app.auth.credentials import cached_user, credentials_key, store_user
 
@@ -26,6 +29,21 @@ log = logging.getLogger(__name__)
 
 # Request key under which the wrapped pulpcore middleware is kept for ensure_drf_request().
 PULP_AUTHENTICATE_KEY = "container_pulp_authenticate"
+
+
+class _DefaultDomain:
+    """Whether this process has loaded pulpcore's default domain."""
+
+    loaded = False
+
+
+async def _load_default_domain() -> None:
+    # Skipping pulpcore's middleware leaves no current domain, so storage code calls
+    # get_domain(), which loads the default domain with a synchronous query the first time
+    # and fails in async code. Loading it once in a thread caches it for the process.
+    if not _DefaultDomain.loaded:
+        await sync_to_async(get_domain)()
+        _DefaultDomain.loaded = True
 
 
 def is_registry_path(path: str) -> bool:
@@ -46,6 +64,7 @@ async def _authenticate_basic(request: web.Request, handler, pulp_authenticate):
     key = credentials_key(header)
     user = cached_user(key)
     if user is not None:
+        await _load_default_domain()
         request["user"] = user
         request["auth"] = None
         return await handler(request)
@@ -68,6 +87,7 @@ def registry_authentication(pulp_authenticate):
             return await pulp_authenticate(request, handler)
         request[PULP_AUTHENTICATE_KEY] = pulp_authenticate
         if _token_checked_by_registry(request):
+            await _load_default_domain()
             return await handler(request)
         return await _authenticate_basic(request, handler, pulp_authenticate)
 

@@ -201,3 +201,15 @@ def test_rbac_guard_reads_token_user(distribution):
     path = f"/v2/{distribution.base_path}/tags/list"
     assert _get(path, _bearer(allowed.username, distribution.base_path))[0] == 200
     assert _get(path, _bearer(other.username, distribution.base_path))[0] == 403
+
+
+def test_token_mode_loads_default_domain(distribution, monkeypatch):
+    from pulpcore.app import util  # noqa: TID251 (the cached default domain has no export)
+
+    from pulp_container.app.auth import authentication
+
+    monkeypatch.setattr(util, "default_domain", None)
+    monkeypatch.setattr(authentication._DefaultDomain, "loaded", False)
+    _get(f"/v2/{distribution.base_path}/tags/list", _bearer("someone", distribution.base_path))
+    assert util.default_domain is not None
+    assert util.default_domain.name == "default"
