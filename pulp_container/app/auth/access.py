@@ -66,6 +66,20 @@ async def _aget_user(username: str):
     return user or AnonymousUser()
 
 
+async def _would_grant(username: str, needed: Scope) -> bool:
+    """
+    Tell whether the token server would grant `needed` to `username` now.
+
+    Only the failure path of `authorize` asks, to choose between a 401 challenge (the client
+    fetches a token with the missing scope) and 403 DENIED (the user lacks the permission).
+    """
+    user = await _aget_user(username)
+    if not user.is_authenticated:
+        return False
+    permitted = await sync_to_async(permitted_actions)(user, needed)
+    return needed.actions <= expand_actions(permitted)
+
+
 def token_auth_enabled() -> bool:
     """Tell whether the registry requires Bearer tokens (the default) or basic auth."""
     return not settings.TOKEN_AUTH_DISABLED
@@ -160,8 +174,9 @@ async def authorize(
 
     Raises:
         RegistryError: UNAUTHORIZED (401, with a Bearer or Basic challenge naming the scope)
-            when the caller is anonymous or the token is missing, invalid or lacks the scope,
-            and DENIED (403) when an authenticated user lacks the permission.
+            when the caller is anonymous, the token is missing or invalid, or the token lacks
+            a scope that its user would be granted (`error="insufficient_scope"`), and DENIED
+            (403) when an authenticated user lacks the permission.
     """
     needed = Scope(resource_type, name, frozenset(actions))
     if token_auth_enabled():
@@ -174,7 +189,7 @@ async def authorize(
                 needed,
                 sorted(granted),
             )
-            if claims.username:
+            if claims.username and not await _would_grant(claims.username, needed):
                 raise RegistryError("DENIED", detail=[needed.to_claim()])
             raise _unauthorized(needed, "insufficient_scope")
         return Access(claims.username, resource_type, name, granted)

@@ -149,6 +149,7 @@ def test_authorize_insufficient_scope_anonymous():
     assert 'error="insufficient_scope"' in error.value.headers["WWW-Authenticate"]
 
 
+@pytest.mark.django_db
 def test_authorize_insufficient_scope_user():
     with pytest.raises(RegistryError) as error:
         _run(_authorize(_request(_token()), {"push"}))
