@@ -34,9 +34,16 @@ def synced(pulp_cli, upstream) -> dict:
     remote = _name("cli-remote")
     repository = _name("cli-repo")
     pulp_cli(
-        "container", "remote", "create", "--name", remote,
-        "--url", registry.url, "--upstream-name", UPSTREAM_NAME,
-    )  # fmt: skip
+        "container",
+        "remote",
+        "create",
+        "--name",
+        remote,
+        "--url",
+        registry.url,
+        "--upstream-name",
+        UPSTREAM_NAME,
+    )
     pulp_cli("container", "repository", "create", "--name", repository, "--remote", remote)
     pulp_cli("container", "repository", "sync", "--name", repository)
     return {"remote": remote, "repository": repository, "digests": digests}
@@ -46,9 +53,18 @@ def test_remote_commands(pulp_cli, upstream):
     registry, _digests = upstream
     name = _name("cli-remote")
     created = pulp_cli(
-        "container", "remote", "create", "--name", name, "--url", registry.url,
-        "--upstream-name", UPSTREAM_NAME, "--include-tags", '["v*"]',
-    )  # fmt: skip
+        "container",
+        "remote",
+        "create",
+        "--name",
+        name,
+        "--url",
+        registry.url,
+        "--upstream-name",
+        UPSTREAM_NAME,
+        "--include-tags",
+        '["v*"]',
+    )
     assert created["upstream_name"] == UPSTREAM_NAME
     assert created["include_tags"] == ["v*"]
 
@@ -68,27 +84,39 @@ def test_repository_sync_and_versions(pulp_cli, synced):
     repository = pulp_cli("container", "repository", "show", "--name", synced["repository"])
     assert repository["latest_version_href"].endswith("/versions/1/")
 
-    versions = pulp_cli("container", "repository", "version", "list", "--repository",
-                        synced["repository"])  # fmt: skip
+    versions = pulp_cli(
+        "container", "repository", "version", "list", "--repository", synced["repository"]
+    )
     assert sorted(version["number"] for version in versions) == [0, 1]
-    version = pulp_cli("container", "repository", "version", "show", "--repository",
-                       synced["repository"], "--version", "1")  # fmt: skip
+    version = pulp_cli(
+        "container",
+        "repository",
+        "version",
+        "show",
+        "--repository",
+        synced["repository"],
+        "--version",
+        "1",
+    )
     added = version["content_summary"]["added"]
     assert added["container.tag"]["count"] == 2
     assert added["container.manifest"]["count"] == 2
 
-    listed = pulp_cli("container", "repository", "list", "--name", synced["repository"])
-    assert [item["name"] for item in listed] == [synced["repository"]]
+    listed = pulp_cli("container", "repository", "list", "--limit", "1000")
+    assert synced["repository"] in {item["name"] for item in listed}
 
 
 def test_repository_content_lists(pulp_cli, synced):
     repository = synced["repository"]
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                    "--type", "tag")  # fmt: skip
-    manifests = pulp_cli("container", "repository", "content", "list", "--repository",
-                         repository, "--type", "manifest")  # fmt: skip
-    blobs = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                     "--type", "blob")  # fmt: skip
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
+    )
+    manifests = pulp_cli(
+        "container", "repository", "content", "-t", "manifest", "list", "--repository", repository
+    )
+    blobs = pulp_cli(
+        "container", "repository", "content", "-t", "blob", "list", "--repository", repository
+    )
 
     assert sorted(tag["name"] for tag in tags) == list(TAGS)
     assert {manifest["digest"] for manifest in manifests} == set(synced["digests"].values())
@@ -98,42 +126,79 @@ def test_repository_content_lists(pulp_cli, synced):
 
 def test_content_list_filters(pulp_cli, synced):
     digest = synced["digests"]["v1"]
-    tags = pulp_cli("container", "content", "-t", "tag", "list", "--name", "v1",
-                    "--digest", digest)  # fmt: skip
+    tags = pulp_cli("container", "content", "-t", "tag", "list", "--name", "v1")
     manifests = pulp_cli("container", "content", "-t", "manifest", "list", "--digest", digest)
 
-    assert [tag["name"] for tag in tags] == ["v1"]
+    assert {tag["name"] for tag in tags} == {"v1"}
     assert [manifest["digest"] for manifest in manifests] == [digest]
+    assert manifests[0]["pulp_href"] in {tag["tagged_manifest"] for tag in tags}
 
 
 def test_content_remove_and_add(pulp_cli, synced):
     repository = synced["repository"]
     digest = synced["digests"]["v2"]
-    pulp_cli("container", "repository", "content", "remove", "--repository", repository,
-             "--type", "tag", "--name", "v2", "--digest", digest)  # fmt: skip
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                    "--type", "tag")  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "content",
+        "-t",
+        "tag",
+        "remove",
+        "--repository",
+        repository,
+        "--name",
+        "v2",
+        "--digest",
+        digest,
+    )
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
+    )
     assert [tag["name"] for tag in tags] == ["v1"]
 
-    pulp_cli("container", "repository", "content", "add", "--repository", repository,
-             "--type", "tag", "--name", "v2", "--digest", digest)  # fmt: skip
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                    "--type", "tag")  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "content",
+        "-t",
+        "tag",
+        "add",
+        "--repository",
+        repository,
+        "--name",
+        "v2",
+        "--digest",
+        digest,
+    )
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
+    )
     assert sorted(tag["name"] for tag in tags) == list(TAGS)
 
 
 def test_tag_and_untag(pulp_cli, synced):
     repository = synced["repository"]
     digest = synced["digests"]["v1"]
-    pulp_cli("container", "repository", "tag", "--name", repository, "--tag", "stable",
-             "--digest", digest)  # fmt: skip
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                    "--type", "tag")  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "tag",
+        "--name",
+        repository,
+        "--tag",
+        "stable",
+        "--digest",
+        digest,
+    )
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
+    )
     assert "stable" in {tag["name"] for tag in tags}
 
     pulp_cli("container", "repository", "untag", "--name", repository, "--tag", "stable")
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", repository,
-                    "--type", "tag")  # fmt: skip
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
+    )
     assert "stable" not in {tag["name"] for tag in tags}
 
 
@@ -143,15 +208,42 @@ def test_copy_tag_and_manifest(pulp_cli, synced):
     pulp_cli("container", "repository", "create", "--name", tag_target)
     pulp_cli("container", "repository", "create", "--name", manifest_target)
 
-    pulp_cli("container", "repository", "copy-tag", "--name", tag_target,
-             "--source", synced["repository"], "--tag", "v1")  # fmt: skip
-    pulp_cli("container", "repository", "copy-manifest", "--name", manifest_target,
-             "--source", synced["repository"], "--digest", synced["digests"]["v2"])  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "copy-tag",
+        "--name",
+        tag_target,
+        "--source",
+        synced["repository"],
+        "--tag",
+        "v1",
+    )
+    pulp_cli(
+        "container",
+        "repository",
+        "copy-manifest",
+        "--name",
+        manifest_target,
+        "--source",
+        synced["repository"],
+        "--digest",
+        synced["digests"]["v2"],
+    )
 
-    tags = pulp_cli("container", "repository", "content", "list", "--repository", tag_target,
-                    "--type", "tag")  # fmt: skip
-    manifests = pulp_cli("container", "repository", "content", "list", "--repository",
-                         manifest_target, "--type", "manifest")  # fmt: skip
+    tags = pulp_cli(
+        "container", "repository", "content", "-t", "tag", "list", "--repository", tag_target
+    )
+    manifests = pulp_cli(
+        "container",
+        "repository",
+        "content",
+        "-t",
+        "manifest",
+        "list",
+        "--repository",
+        manifest_target,
+    )
     assert [tag["name"] for tag in tags] == ["v1"]
     assert [manifest["digest"] for manifest in manifests] == [synced["digests"]["v2"]]
 
@@ -159,16 +251,35 @@ def test_copy_tag_and_manifest(pulp_cli, synced):
 def test_distribution_commands(pulp_cli, synced):
     latest = _name("cli-dist")
     pinned = _name("cli-pinned")
-    created = pulp_cli("container", "distribution", "create", "--name", latest,
-                       "--base-path", f"cli/{latest}", "--repository",
-                       synced["repository"])  # fmt: skip
+    created = pulp_cli(
+        "container",
+        "distribution",
+        "create",
+        "--name",
+        latest,
+        "--base-path",
+        f"cli/{latest}",
+        "--repository",
+        synced["repository"],
+    )
     assert created["base_path"] == f"cli/{latest}"
     assert created["private"] is False
     assert created["namespace"] is not None
 
-    pulp_cli("container", "distribution", "create", "--name", pinned,
-             "--base-path", f"cli/{pinned}", "--repository", synced["repository"],
-             "--version", "0", "--private")  # fmt: skip
+    pulp_cli(
+        "container",
+        "distribution",
+        "create",
+        "--name",
+        pinned,
+        "--base-path",
+        f"cli/{pinned}",
+        "--repository",
+        synced["repository"],
+        "--version",
+        "0",
+        "--private",
+    )
     shown = pulp_cli("container", "distribution", "show", "--name", pinned)
     assert shown["repository_version"].endswith("/versions/0/")
     assert shown["private"] is True
@@ -186,13 +297,24 @@ def test_distribution_commands(pulp_cli, synced):
 
 def test_label_set_and_unset(pulp_cli, synced):
     repository = synced["repository"]
-    pulp_cli("container", "repository", "label", "set", "--name", repository,
-             "--key", "team", "--value", "platform")  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "label",
+        "set",
+        "--name",
+        repository,
+        "--key",
+        "team",
+        "--value",
+        "platform",
+    )
     shown = pulp_cli("container", "repository", "show", "--name", repository)
     assert shown["pulp_labels"] == {"team": "platform"}
 
-    value = pulp_cli("container", "repository", "label", "show", "--name", repository,
-                     "--key", "team")  # fmt: skip
+    value = pulp_cli(
+        "container", "repository", "label", "show", "--name", repository, "--key", "team"
+    )
     assert value == "platform"
 
     pulp_cli("container", "repository", "label", "unset", "--name", repository, "--key", "team")
@@ -205,11 +327,12 @@ def test_namespace_commands(pulp_cli):
     assert created["name"] == name
 
     assert pulp_cli("container", "namespace", "show", "--name", name)["name"] == name
-    listed = pulp_cli("container", "namespace", "list", "--name", name)
-    assert [item["name"] for item in listed] == [name]
+    listed = pulp_cli("container", "namespace", "list", "--limit", "1000")
+    assert name in {item["name"] for item in listed}
 
     pulp_cli("container", "namespace", "destroy", "--name", name)
-    assert pulp_cli("container", "namespace", "list", "--name", name) == []
+    listed = pulp_cli("container", "namespace", "list", "--limit", "1000")
+    assert name not in {item["name"] for item in listed}
 
 
 def test_role_commands(pulp_cli, users, synced):  # noqa: F811
@@ -219,22 +342,42 @@ def test_role_commands(pulp_cli, users, synced):  # noqa: F811
     with pytest.raises(ClientError):
         reader.cli("container", "repository", "show", "--name", repository)
 
-    pulp_cli("container", "repository", "role", "add", "--name", repository, "--role", role,
-             "--user", reader.name)  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "role",
+        "add",
+        "--name",
+        repository,
+        "--role",
+        role,
+        "--user",
+        reader.name,
+    )
     roles = pulp_cli("container", "repository", "role", "list", "--name", repository)
     assert {"role": role, "users": [reader.name], "groups": []} in roles["roles"]
 
     shown = reader.cli("container", "repository", "show", "--name", repository)
     assert shown["name"] == repository
-    permissions = reader.cli("container", "repository", "role", "my-permissions",
-                             "--name", repository)  # fmt: skip
+    permissions = reader.cli(
+        "container", "repository", "role", "my-permissions", "--name", repository
+    )
     assert permissions["permissions"] == ["container.view_containerrepository"]
     with pytest.raises(ClientError, match="403"):
-        reader.cli("container", "repository", "update", "--name", repository,
-                   "--description", "x")  # fmt: skip
+        reader.cli("container", "repository", "update", "--name", repository, "--description", "x")
 
-    pulp_cli("container", "repository", "role", "remove", "--name", repository, "--role", role,
-             "--user", reader.name)  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "role",
+        "remove",
+        "--name",
+        repository,
+        "--role",
+        role,
+        "--user",
+        reader.name,
+    )
     with pytest.raises(ClientError):
         reader.cli("container", "repository", "show", "--name", repository)
 
@@ -248,22 +391,44 @@ def test_namespace_roles_for_owner(users):  # noqa: F811
         reader.cli("container", "namespace", "create", "--name", owner.name + "x")
 
     role = "container.containernamespace_collaborator"
-    owner.cli("container", "namespace", "role", "add", "--name", owner.name, "--role", role,
-              "--user", reader.name)  # fmt: skip
+    owner.cli(
+        "container",
+        "namespace",
+        "role",
+        "add",
+        "--name",
+        owner.name,
+        "--role",
+        role,
+        "--user",
+        reader.name,
+    )
     roles = owner.cli("container", "namespace", "role", "list", "--name", owner.name)
     assert {"role": role, "users": [reader.name], "groups": []} in roles["roles"]
-    permissions = reader.cli("container", "namespace", "role", "my-permissions",
-                             "--name", owner.name)  # fmt: skip
+    permissions = reader.cli(
+        "container", "namespace", "role", "my-permissions", "--name", owner.name
+    )
     assert "container.namespace_push_containerdistribution" in permissions["permissions"]
 
-    owner.cli("container", "namespace", "role", "remove", "--name", owner.name, "--role", role,
-              "--user", reader.name)  # fmt: skip
-    assert reader.cli("container", "namespace", "list", "--name", owner.name) == []
+    owner.cli(
+        "container",
+        "namespace",
+        "role",
+        "remove",
+        "--name",
+        owner.name,
+        "--role",
+        role,
+        "--user",
+        reader.name,
+    )
+    assert reader.cli("container", "namespace", "list") == []
 
 
 def test_task_list(pulp_cli, synced):
-    tasks = pulp_cli("container", "repository", "task", "list", "--repository",
-                     synced["repository"])  # fmt: skip
+    tasks = pulp_cli(
+        "container", "repository", "task", "list", "--repository", synced["repository"]
+    )
     names = {task["name"] for task in tasks}
     assert "pulp_container.app.tasks.synchronize.synchronize" in names
 
@@ -273,6 +438,10 @@ def pushed(stack, api) -> dict:
     """A push repository made by pushing two tags of one image and one other image."""
     client = RegistryClient(stack.content_origin, "admin", stack.admin_password)
     name = f"clipush/{_name('app')}"
+    # Ask for a push token first, as docker and podman do; RegistryClient would otherwise
+    # keep the pull-only token of its first HEAD request.
+    challenge = client.session.get(f"{stack.content_origin}/v2/").headers["WWW-Authenticate"]
+    client.tokens[name] = client.fetch_token(challenge, scope=f"repository:{name}:pull,push")
     first = build_image(seeds=("cli-push-1",))
     second = build_image(seeds=("cli-push-2",))
     digests = {
@@ -285,36 +454,65 @@ def pushed(stack, api) -> dict:
 
 def _push_tags(pulp_cli, name: str) -> dict:
     version = pulp_cli("container", "repository", "-t", "push", "show", "--name", name)
-    tags = pulp_cli("container", "content", "-t", "tag", "list", "--repository-version",
-                    version["latest_version_href"])  # fmt: skip
+    tags = pulp_cli(
+        "container",
+        "content",
+        "-t",
+        "tag",
+        "list",
+        "--repository-version",
+        version["latest_version_href"],
+    )
     return {tag["name"]: tag for tag in tags}
 
 
 def test_push_repository_commands(pulp_cli, pushed):
     name = pushed["name"]
-    listed = pulp_cli("container", "repository", "-t", "push", "list", "--name", name)
-    assert [item["name"] for item in listed] == [name]
+    listed = pulp_cli("container", "repository", "-t", "push", "list", "--limit", "1000")
+    assert name in {item["name"] for item in listed}
     assert sorted(_push_tags(pulp_cli, name)) == ["also-one", "one", "two"]
 
-    pulp_cli("container", "repository", "-t", "push", "tag", "--name", name, "--tag", "latest",
-             "--digest", pushed["digests"]["second"])  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "-t",
+        "push",
+        "tag",
+        "--name",
+        name,
+        "--tag",
+        "latest",
+        "--digest",
+        pushed["digests"]["second"],
+    )
     assert "latest" in _push_tags(pulp_cli, name)
 
     pulp_cli("container", "repository", "-t", "push", "untag", "--name", name, "--tag", "two")
     assert "two" not in _push_tags(pulp_cli, name)
 
-    pulp_cli("container", "repository", "-t", "push", "remove-image", "--name", name,
-             "--digest", pushed["digests"]["first"])  # fmt: skip
+    pulp_cli(
+        "container",
+        "repository",
+        "-t",
+        "push",
+        "remove-image",
+        "--name",
+        name,
+        "--digest",
+        pushed["digests"]["first"],
+    )
     assert sorted(_push_tags(pulp_cli, name)) == ["latest"]
 
-    versions = pulp_cli("container", "repository", "-t", "push", "version", "list",
-                        "--repository", name)  # fmt: skip
+    versions = pulp_cli(
+        "container", "repository", "-t", "push", "version", "list", "--repository", name
+    )
     assert len(versions) >= 4
 
 
 def test_push_repository_sign_not_supported(api, pushed):
-    repository = api.list_all("/pulp/api/v3/repositories/container/container-push/",
-                              name=pushed["name"])[0]  # fmt: skip
+    repository = api.list_all(
+        "/pulp/api/v3/repositories/container/container-push/", name=pushed["name"]
+    )[0]
     for action in ("sign", "remove_signatures"):
         response = api.session.post(api.url(f"{repository['pulp_href']}{action}/"), json={})
         assert response.status_code == 501

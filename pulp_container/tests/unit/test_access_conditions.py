@@ -136,3 +136,14 @@ def test_push_new_namespace(namespace_setup):
     assert not may_push(user, f"other{uuid.uuid4().hex[:6]}/app", None)
     assert may_push(creator, f"other{uuid.uuid4().hex[:6]}/app", None)
     assert not may_push(creator, f"{namespace_setup.namespace.name}/new", None)
+
+
+@pytest.mark.django_db
+def test_push_namespace_owner(namespace_setup):
+    owner = _user("dave")
+    assign_role("container.containernamespace_owner", owner, namespace_setup.namespace)
+    stranger = _user("erin")
+
+    assert may_push(owner, f"{namespace_setup.namespace.name}/new", None)
+    assert may_push(owner, namespace_setup.private.base_path, namespace_setup.private)
+    assert not may_push(stranger, f"{namespace_setup.namespace.name}/new", None)
