@@ -361,6 +361,14 @@ def _process_commands(config: StackConfig) -> dict:
     return commands
 
 
+def die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when the stack runner dies, even by SIGKILL."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_processes(config: StackConfig) -> dict:
     """Start every service in its own process group, logging under <state>/logs."""
     processes = {}
@@ -373,6 +381,7 @@ def start_processes(config: StackConfig) -> dict:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=config.state_dir,
+            preexec_fn=die_with_parent,
         )
     return processes
 

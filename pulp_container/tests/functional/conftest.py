@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from dev.stack import REPO_ROOT, StackConfig
+from dev.stack import REPO_ROOT, StackConfig, die_with_parent
 from pulp_container.tests.functional.clients import ContainerTools, PulpCLI
 from pulp_container.tests.functional.registry_client import RegistryClient
 from pulp_container.tests.functional.upstream import UpstreamRegistry
@@ -123,6 +123,7 @@ class RunningStack:
             stdout=self.output_path.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + 300
         while not ready_file.exists():
