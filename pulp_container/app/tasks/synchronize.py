@@ -7,7 +7,6 @@ import tempfile
 from django.db.models import Q
 
 from pulpcore.plugin.stages import (
-    ContentAssociation,
     ContentSaver,
     DeclarativeVersion,
     EndStage,
@@ -24,7 +23,10 @@ from pulp_container.app.models import (
     ManifestSignature,
     Tag,
 )
-from pulp_container.app.tasks.content_saver import ContainerContentSaver
+from pulp_container.app.tasks.content_saver import (
+    ContainerContentAssociation,
+    ContainerContentSaver,
+)
 from pulp_container.app.tasks.sync_stages import MAX_LIST_DEPTH, ContainerFirstStage
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class ContainerDeclarativeVersion(DeclarativeVersion):
         with tempfile.TemporaryDirectory(dir="."):
             with self.repository.new_version() as new_version:
                 stages = self.pipeline_stages(new_version)
-                stages.append(ContentAssociation(new_version, mirror=False))
+                stages.append(ContainerContentAssociation(new_version))
                 stages.append(EndStage())
                 asyncio.get_event_loop().run_until_complete(create_pipeline(stages))
                 if self.mirror:

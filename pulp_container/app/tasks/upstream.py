@@ -2,16 +2,20 @@
 
 import json
 import logging
-import os
 import re
 from collections.abc import AsyncIterator
 from fnmatch import fnmatchcase
-from typing import Optional
+from typing import Optional, Union
 from urllib.parse import urljoin
 
 from pulpcore.plugin.download import DownloadResult
 
-from pulp_container.app.downloaders import RAISE_UPSTREAM_ERROR, UpstreamRequestError
+from pulp_container.app.downloaders import (
+    IN_MEMORY,
+    RAISE_UPSTREAM_ERROR,
+    ResponseBody,
+    UpstreamRequestError,
+)
 from pulp_container.app.manifests import ManifestError, ParsedManifest, parse_manifest
 from pulp_container.constants import CONTENT_DIGEST_HEADER, MANIFEST_MEDIA_TYPES
 
@@ -61,9 +65,15 @@ class UpstreamRegistry:
 
     async def _request(
         self, url: str, subject: str, method: str = "GET", headers: Optional[dict] = None
-    ) -> DownloadResult:
+    ) -> Union[DownloadResult, ResponseBody]:
+        """Send a request; GET bodies come back in memory as `ResponseBody`."""
         downloader = self.remote.get_downloader(url=url)
-        extra_data = {"method": method, "headers": headers or {}, RAISE_UPSTREAM_ERROR: True}
+        extra_data = {
+            "method": method,
+            "headers": headers or {},
+            RAISE_UPSTREAM_ERROR: True,
+            IN_MEMORY: True,
+        }
         try:
             return await downloader.run(extra_data=extra_data)
         except UpstreamRequestError as exc:
@@ -82,8 +92,7 @@ class UpstreamRegistry:
         while url and url not in seen_urls:
             seen_urls.add(url)
             result = await self._request(url, "the tag list")
-            body = _read_and_remove(result.path)
-            yield _parse_tag_page(body, url)
+            yield _parse_tag_page(result.data, url)
             url = next_page_url(result.headers.get("Link"), url)
 
     async def head_manifest(self, tag: str) -> Optional[str]:
@@ -116,7 +125,7 @@ class UpstreamRegistry:
         subject = f"manifest {reference}" if is_digest else f"tag {reference!r}"
         url = self.manifest_url(reference)
         result = await self._request(url, subject, headers={"Accept": MANIFEST_ACCEPT})
-        data = _read_and_remove(result.path)
+        data = result.data
         expected = reference if is_digest else expected_digest
         expected = expected or result.headers.get(CONTENT_DIGEST_HEADER)
         try:
@@ -130,13 +139,6 @@ class UpstreamRegistry:
             separator = "@" if is_digest else ":"
             exc.reference = f"{self.name}{separator}{reference} ({url})"
             raise
-
-
-def _read_and_remove(path: str) -> bytes:
-    with open(path, "rb") as file:
-        data = file.read()
-    os.unlink(path)
-    return data
 
 
 def _parse_tag_page(body: bytes, url: str) -> list[str]:

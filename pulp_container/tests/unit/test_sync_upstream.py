@@ -7,9 +7,11 @@ import pytest
 
 from pulp_container.app.downloaders import (
     BearerChallenge,
+    BodyTooLarge,
     CachedToken,
     TokenCache,
     UpstreamRequestError,
+    read_body,
     repository_key,
 )
 from pulp_container.app.tasks.sync_stages import MISSING, ContainerFirstStage, chunked
@@ -143,3 +145,27 @@ def test_upstream_error_names_url_and_subject():
     assert str(error).startswith(
         "[CTR0003] Request to http://h/v2/a/blobs/sha256:00 for blob sha256:00 failed: timed out."
     )
+
+
+class FakeContent:
+    """The `content` stream of an aiohttp response, yielding fixed chunks."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+    async def iter_chunked(self, size):
+        for chunk in self.chunks:
+            yield chunk
+
+
+def test_read_body_joins_chunks():
+    response = SimpleNamespace(content=FakeContent([b'{"tags":', b' ["a"]}']))
+    assert asyncio.run(read_body(response)) == b'{"tags": ["a"]}'
+
+
+def test_read_body_rejects_large_body(monkeypatch):
+    monkeypatch.setattr("pulp_container.app.downloaders.MAX_IN_MEMORY_BODY", 10)
+    response = SimpleNamespace(content=FakeContent([b"123456", b"7890", b"X"]))
+    with pytest.raises(BodyTooLarge) as error:
+        asyncio.run(read_body(response))
+    assert "larger than 10 bytes" in str(error.value)
