@@ -133,11 +133,11 @@ async def put_manifest(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     check_name(name)
     tag = _check_reference(reference)
-    await authorize(request, name, {PULL, PUSH})
+    access = await authorize(request, name, {PULL, PUSH})
 
     data = await read_manifest_body(request)
     parsed = parse_pushed_manifest(data, request.headers.get("Content-Type"), reference)
-    repository = await sync_to_async(get_or_create_push_repository)(name)
+    repository = await sync_to_async(get_or_create_push_repository)(name, access.username)
     await sync_to_async(store_manifest)(repository, parsed, tag)
     log.debug("Manifest pushed: name=%s reference=%s digest=%s", name, reference, parsed.digest)
 

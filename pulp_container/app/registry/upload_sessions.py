@@ -7,8 +7,10 @@ handlers call them through `sync_to_async`.
 
 import logging
 import uuid
+from typing import Optional
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from pulpcore.plugin.models import Artifact, ContentArtifact
 
@@ -81,7 +83,12 @@ def cancel_upload(upload: ContainerUpload) -> None:
 
 
 def _store_artifact(path: str, size: int, checksums: dict[str, str]) -> Artifact:
-    """Move the upload file into artifact storage, or reuse the artifact with its sha256."""
+    """
+    Move the upload file into artifact storage, or reuse the artifact with its sha256.
+
+    The caller holds a transaction. `Artifact.save` runs in a savepoint of its own (django-
+    lifecycle's save is atomic), so a unique-key conflict leaves that transaction usable.
+    """
     fields = {name: checksums[name] for name in Artifact.DIGEST_FIELDS}
     existing = Artifact.objects.filter(sha256=fields["sha256"]).first()
     if existing is not None:
@@ -90,8 +97,7 @@ def _store_artifact(path: str, size: int, checksums: dict[str, str]) -> Artifact
         return existing
     artifact = Artifact(file=path, size=size, **fields)
     try:
-        with transaction.atomic():
-            artifact.save()
+        artifact.save()
     except IntegrityError:
         # A concurrent upload of the same data saved the artifact first. Storage paths are
         # content-addressed, so the file in place has the same bytes.
@@ -100,19 +106,30 @@ def _store_artifact(path: str, size: int, checksums: dict[str, str]) -> Artifact
     return artifact
 
 
+def _create_blob(digest: str, artifact: Artifact) -> Optional[Blob]:
+    """
+    Create the blob `digest` with its content artifact; return None if it exists already.
+
+    The caller holds a transaction, and the blob's save runs in a savepoint of its own.
+    """
+    try:
+        blob = Blob.objects.create(digest=digest)
+    except IntegrityError:
+        return None
+    ContentArtifact.objects.bulk_create(
+        [ContentArtifact(content=blob, artifact=artifact, relative_path=digest)]
+    )
+    return blob
+
+
 def _get_or_create_blob(digest: str, artifact: Artifact) -> Blob:
     """Return the blob of `digest`, created with `artifact`, or given it if it had none."""
     blob = Blob.objects.filter(digest=digest).first()
     if blob is None:
-        try:
-            with transaction.atomic():
-                blob = Blob.objects.create(digest=digest)
-                ContentArtifact.objects.create(
-                    content=blob, artifact=artifact, relative_path=digest
-                )
+        blob = _create_blob(digest, artifact)
+        if blob is not None:
             return blob
-        except IntegrityError:
-            blob = Blob.objects.get(digest=digest)
+        blob = Blob.objects.get(digest=digest)
     # A blob synced with the on_demand policy has a content artifact without an artifact;
     # the uploaded data completes it.
     ContentArtifact.objects.filter(content=blob, artifact__isnull=True).update(artifact=artifact)
@@ -127,14 +144,17 @@ def finish_upload(
     Turn a complete, verified upload file into an artifact and the blob `digest`.
 
     The session row stays, with its file path cleared and `blob` set, as the record that
-    the blob was pushed to the repository.
+    the blob was pushed to the repository. Everything is written in one transaction.
     """
-    artifact = _store_artifact(upload.file_path, size, checksums)
-    blob = _get_or_create_blob(digest, artifact)
-    upload.file_path = ""
-    upload.size = size
-    upload.blob = blob
-    upload.save(update_fields=["file_path", "size", "blob", "pulp_last_updated"])
+    with transaction.atomic():
+        artifact = _store_artifact(upload.file_path, size, checksums)
+        blob = _get_or_create_blob(digest, artifact)
+        upload.file_path = ""
+        upload.size = size
+        upload.blob = blob
+        ContainerUpload.objects.filter(pk=upload.pk).update(
+            file_path="", size=size, blob=blob, pulp_last_updated=timezone.now()
+        )
     log.debug("Blob upload finished: name=%s digest=%s size=%s", upload.name, digest, size)
     return blob
 

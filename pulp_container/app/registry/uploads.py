@@ -74,11 +74,12 @@ def blob_created(name: str, digest: str) -> web.Response:
     return web.Response(status=201, headers=headers)
 
 
-async def _authorize_push(request: web.Request) -> str:
+async def _authorize_push(request: web.Request) -> tuple[str, str]:
+    """Authorize a push to the request's name; return the name and the caller's username."""
     name = request.match_info["path"]
     check_name(name)
-    await authorize(request, name, {PULL, PUSH})
-    return name
+    access = await authorize(request, name, {PULL, PUSH})
+    return name, access.username
 
 
 async def start_upload(request: web.Request) -> web.Response:
@@ -87,17 +88,17 @@ async def start_upload(request: web.Request) -> web.Response:
 
     The first push to a new name creates its push repository and distribution.
     """
-    name = await _authorize_push(request)
+    name, username = await _authorize_push(request)
     digest = request.query.get("digest")
     mount = request.query.get("mount")
     if digest is not None:
         parse_digest(digest)
     if mount is not None:
         parse_digest(mount)
-        response = await _mount(request, name, mount, request.query.get("from"))
+        response = await _mount(request, name, username, mount, request.query.get("from"))
         if response is not None:
             return response
-    repository = await sync_to_async(get_or_create_push_repository)(name)
+    repository = await sync_to_async(get_or_create_push_repository)(name, username)
     upload = await sync_to_async(create_upload)(repository, name)
     if digest is None:
         return web.Response(status=202, headers=session_headers(upload))
@@ -110,7 +111,7 @@ async def start_upload(request: web.Request) -> web.Response:
 
 
 async def _mount(
-    request: web.Request, name: str, digest: str, source: str | None
+    request: web.Request, name: str, username: str, digest: str, source: str | None
 ) -> web.Response | None:
     """Mount `digest` from `source` into `name`; return None to fall back to an upload."""
     if not source:
@@ -125,7 +126,7 @@ async def _mount(
     blob = await sync_to_async(find_mountable_blob)(source, digest)
     if blob is None:
         return None
-    repository = await sync_to_async(get_or_create_push_repository)(name)
+    repository = await sync_to_async(get_or_create_push_repository)(name, username)
     await sync_to_async(record_mounted_blob)(repository, name, blob)
     log.debug("Blob mounted: from=%s to=%s digest=%s", source, name, digest)
     return blob_created(name, digest)
@@ -133,7 +134,7 @@ async def _mount(
 
 async def get_upload_status(request: web.Request) -> web.Response:
     """Handle `GET /v2/<name>/blobs/uploads/<uuid>`: 204 with the received Range."""
-    name = await _authorize_push(request)
+    name, _username = await _authorize_push(request)
     upload_id = parse_upload_id(name, request.match_info["uuid"])
     upload = await sync_to_async(get_upload)(name, upload_id)
     return web.Response(status=204, headers=session_headers(upload))
@@ -141,7 +142,7 @@ async def get_upload_status(request: web.Request) -> web.Response:
 
 async def patch_upload(request: web.Request) -> web.Response:
     """Handle `PATCH /v2/<name>/blobs/uploads/<uuid>`: append one chunk."""
-    name = await _authorize_push(request)
+    name, _username = await _authorize_push(request)
     async with _locked_session(request, name) as (upload, upload_file):
         await _append(request, upload, upload_file)
     return web.Response(status=202, headers=session_headers(upload))
@@ -149,7 +150,7 @@ async def patch_upload(request: web.Request) -> web.Response:
 
 async def put_upload(request: web.Request) -> web.Response:
     """Handle `PUT /v2/<name>/blobs/uploads/<uuid>?digest=`: the last chunk, if any, and finish."""
-    name = await _authorize_push(request)
+    name, _username = await _authorize_push(request)
     digest = request.query.get("digest")
     if not digest:
         raise RegistryError(
@@ -164,7 +165,7 @@ async def put_upload(request: web.Request) -> web.Response:
 
 async def delete_upload(request: web.Request) -> web.Response:
     """Handle `DELETE /v2/<name>/blobs/uploads/<uuid>`: cancel the session."""
-    name = await _authorize_push(request)
+    name, _username = await _authorize_push(request)
     async with _locked_session(request, name) as (upload, _upload_file):
         await sync_to_async(cancel_upload)(upload)
     return web.Response(status=204, headers={API_VERSION_HEADER: API_VERSION_VALUE})
@@ -193,8 +194,15 @@ async def _locked_session(
         ) from None
 
 
-async def _append(request: web.Request, upload: ContainerUpload, upload_file: UploadFile) -> None:
-    """Check the chunk headers, then stream the body onto the locked file and record it."""
+async def _append(
+    request: web.Request, upload: ContainerUpload, upload_file: UploadFile, record: bool = True
+) -> None:
+    """
+    Check the chunk headers, then stream the body onto the locked file.
+
+    With `record`, the new size is saved to the session row; the final chunk of `_complete`
+    skips that, because finishing the upload saves the size anyway.
+    """
     try:
         expected = expected_chunk_length(
             upload.size, request.headers.get("Content-Range"), request.content_length
@@ -205,7 +213,10 @@ async def _append(request: web.Request, upload: ContainerUpload, upload_file: Up
         raise
     await asyncio.get_running_loop().run_in_executor(None, upload_file.seek_to, upload.size)
     received = await append_chunk(request.content, upload_file, expected)
-    await sync_to_async(record_chunk)(upload, received)
+    if record:
+        await sync_to_async(record_chunk)(upload, received)
+    else:
+        upload.size += received
 
 
 async def _complete(
@@ -217,7 +228,7 @@ async def _complete(
     A digest mismatch cancels the session, so that no data of it is kept.
     """
     if request.body_exists:
-        await _append(request, upload, upload_file)
+        await _append(request, upload, upload_file, record=False)
     algorithm, hex_digest = parse_digest(digest)
     loop = asyncio.get_running_loop()
     size, checksums = await loop.run_in_executor(
