@@ -207,8 +207,11 @@ class ContainerFirstStage(Stage):
             self.saving.update(dict.fromkeys(new, done))
             try:
                 saved = await self.save_manifests(new)
-            except BaseException:
-                done.cancel()
+            except Exception as exc:
+                # Waiting batches fail with the same error; reading it back once keeps asyncio
+                # from logging it as never retrieved when no batch waits.
+                done.set_exception(exc)
+                done.exception()
                 raise
             finally:
                 for digest in new:
