@@ -11,6 +11,10 @@ PRIVATE_KEY_PATH = None
 # Lifetime of an issued token, in seconds.
 TOKEN_EXPIRATION_TIME = 300
 
+# Hours after its last received chunk when an unfinished blob upload session counts as
+# abandoned; it is then removed with its partial file (see docs/push.md).
+UPLOAD_SESSION_TIMEOUT = 24
+
 # Adds the conditions of the container access policies to pulpcore's.
 DRF_ACCESS_POLICY = {
     "dynaconf_merge_unique": True,

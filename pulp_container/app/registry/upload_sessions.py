@@ -16,13 +16,19 @@ from pulpcore.plugin.models import Artifact, ContentArtifact
 
 from pulp_container.app.models import Blob, ContainerPushRepository, ContainerUpload
 from pulp_container.app.registry.errors import RegistryError
+from pulp_container.app.registry.upload_cleanup import remove_stale_uploads_now_and_then
 from pulp_container.app.registry.upload_files import remove_file, upload_file_path
 
 log = logging.getLogger(__name__)
 
 
 def create_upload(repository: ContainerPushRepository, name: str) -> ContainerUpload:
-    """Start an upload session for `name` with an empty upload file."""
+    """
+    Start an upload session for `name` with an empty upload file.
+
+    Now and then this first removes abandoned sessions (see `upload_cleanup`).
+    """
+    remove_stale_uploads_now_and_then()
     upload = ContainerUpload(repository=repository, name=name)
     upload.file_path = upload_file_path(upload.pk)
     with open(upload.file_path, "xb"):
