@@ -222,6 +222,9 @@ class ContainerRepositoryModifySerializer(RepositoryAddRemoveContentSerializer):
         default=False,
         help_text=_("Remove referenced units with their referrers, as in the `remove` action."),
     )
+    # pulpcore's `overwrite` flag has no meaning here: a tag added with the name of an existing
+    # tag always replaces it.
+    overwrite = None
 
     def validate(self, data: dict) -> dict:
         data = super().validate(data)
@@ -238,7 +241,7 @@ class ContainerRepositoryModifySerializer(RepositoryAddRemoveContentSerializer):
         return data
 
     class Meta(RepositoryAddRemoveContentSerializer.Meta):
-        fields = RepositoryAddRemoveContentSerializer.Meta.fields + ["force"]
+        fields = ["add_content_units", "remove_content_units", "base_version", "force"]
 
 
 def _raise_for_foreign(content_pks: list[str]) -> None:

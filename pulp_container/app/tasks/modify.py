@@ -71,17 +71,19 @@ def recursive_add_remove(
         base_version = RepositoryVersion.objects.get(pk=base_version_pk)
 
     with repository.new_version(base_version=base_version) as new_version:
-        removed = 0
-        added = 0
         if remove_content_units:
-            removed = remove_from_version(new_version, remove_content_units, force=force)
+            remove_from_version(new_version, remove_content_units, force=force)
         if add_content_units:
-            added = add_to_version(new_version, add_content_units)
+            add_to_version(new_version, add_content_units)
 
+    # pulpcore deletes a version without changes, which clears its primary key.
+    if new_version.pk is None:
+        log.info("Content unchanged, no version created: repository=%s", repository.name)
+        return
     log.info(
         "Content changed: repository=%s version=%s removed=%s added=%s",
         repository.name,
         new_version.number,
-        removed,
-        added,
+        new_version.removed().count(),
+        new_version.added().count(),
     )

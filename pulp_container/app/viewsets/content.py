@@ -2,7 +2,6 @@
 
 from django import forms
 from django_filters import BooleanFilter, CharFilter, Filter, MultipleChoiceFilter
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from pulpcore.plugin.viewsets import NAME_FILTER_OPTIONS, ContentFilter, ReadOnlyContentViewSet
@@ -17,11 +16,25 @@ class MultipleValueField(forms.Field):
 
     widget = forms.SelectMultiple
 
+    def __init__(self, *args, allowed_values=None, **kwargs):
+        self.allowed_values = list(allowed_values) if allowed_values else None
+        super().__init__(*args, **kwargs)
+
     def to_python(self, value) -> list[str]:
         return [str(item) for item in value] if value else []
 
+    def validate(self, value) -> None:
+        super().validate(value)
+        if self.allowed_values is None:
+            return
+        for item in value:
+            if item not in self.allowed_values:
+                raise forms.ValidationError(
+                    f"'{item}' is not a valid value. Use one of: {', '.join(self.allowed_values)}."
+                )
 
-@extend_schema_field({"type": "array", "items": {"type": OpenApiTypes.STR}})
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
 class MultipleValueFilter(Filter):
     """A filter that matches any of the values of a repeatable query parameter."""
 
@@ -31,6 +44,16 @@ class MultipleValueFilter(Filter):
         if not value:
             return queryset
         return queryset.filter(**{f"{self.field_name}__in": value})
+
+
+@extend_schema_field({"type": "string"})
+class RepeatableChoiceFilter(MultipleValueFilter):
+    """
+    A filter that matches any of the values of a repeated parameter, each in `allowed_values`.
+
+    The schema calls it a string, because pulp-cli sends a single value and checks it against
+    the schema. Repeating the parameter still works.
+    """
 
 
 LABEL_OF_BOOTABLE = "containers.bootc"
@@ -48,7 +71,10 @@ class BlobFilter(ContentFilter):
 class ManifestFilter(ContentFilter):
     """Filters of manifests by digest, media type, kind and platform."""
 
-    media_type = MultipleChoiceFilter(choices=[(value, value) for value in MANIFEST_MEDIA_TYPES])
+    media_type = RepeatableChoiceFilter(
+        allowed_values=MANIFEST_MEDIA_TYPES,
+        help_text="Manifests of this media type; repeat for several.",
+    )
     type = MultipleChoiceFilter(choices=[(value, value) for value in MANIFEST_TYPES])
     tag = CharFilter(
         method="filter_tag",
@@ -64,8 +90,9 @@ class ManifestFilter(ContentFilter):
     def filter_tag(self, queryset, name, value):
         """Keep the manifests that a tag of that name points to."""
         tags = models.Tag.objects.filter(name=value)
-        version = self.form.cleaned_data.get("repository_version")
-        if version is not None:
+        version_href = self.form.cleaned_data.get("repository_version")
+        if version_href:
+            version = self.filters["repository_version"].get_repository_version(version_href)
             tags = tags.filter(pk__in=version.content)
         return queryset.filter(pk__in=tags.values("tagged_manifest_id"))
 
@@ -95,9 +122,10 @@ class ManifestFilter(ContentFilter):
 class TagFilter(ContentFilter):
     """Filters of tags by name and by the media type or digest of their manifest."""
 
-    media_type = MultipleChoiceFilter(
+    media_type = RepeatableChoiceFilter(
         field_name="tagged_manifest__media_type",
-        choices=[(value, value) for value in MANIFEST_MEDIA_TYPES],
+        help_text="Tags of manifests of this media type; repeat for several.",
+        allowed_values=MANIFEST_MEDIA_TYPES,
     )
     digest = MultipleValueFilter(
         field_name="tagged_manifest__digest",
