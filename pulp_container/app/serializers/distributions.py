@@ -41,6 +41,20 @@ class ContainerDistributionSerializer(NamespacedDistributionMixin, DistributionS
         required=False, allow_null=True, allow_blank=True, help_text=_("Free text.")
     )
 
+    def validate(self, data):
+        """
+        Let an update switch between serving a repository and serving a pinned version.
+
+        Setting one of `repository` and `repository_version` clears the other unless the
+        request sets both, so promote and rollback each take one PATCH.
+        """
+        if self.instance is not None:
+            if data.get("repository_version") and "repository" not in data:
+                data["repository"] = None
+            if data.get("repository") and "repository_version" not in data:
+                data["repository_version"] = None
+        return super().validate(data)
+
     def get_registry_path(self, distribution) -> str:
         """Return `host:port/base_path` of the registry origin."""
         host = settings.CONTENT_ORIGIN.split("://", 1)[-1].rstrip("/")

@@ -90,6 +90,9 @@ class PulpCLI:
     def __init__(self, folder: Path, api_url: str, username: str, password: str):
         folder.mkdir(parents=True, exist_ok=True)
         self.config_path = folder / "cli.toml"
+        # pulp-cli caches the server's API schema per URL; a cache of its own keeps a schema
+        # from an earlier test run, on the same ports, out of this one.
+        self.cache_home = folder / "cache"
         self.write_config(username, password, api_url)
 
     def write_config(self, username: str, password: str, api_url: str) -> None:
@@ -115,4 +118,4 @@ class PulpCLI:
 
     def run(self, *arguments, check: bool = True):
         command = [PULP_CLI, "--config", str(self.config_path), *arguments]
-        return _run(command, dict(os.environ), check=check)
+        return _run(command, {**os.environ, "XDG_CACHE_HOME": str(self.cache_home)}, check=check)

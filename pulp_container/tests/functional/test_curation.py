@@ -245,6 +245,40 @@ def test_distribution_points_at_version(api, source, images, stack, container_to
     assert distribution["repository_version"] == source["latest_version_href"]
 
 
+def test_distribution_switches_target(api, source, images, stack, container_tools, pulp_cli):
+    repository = api.post(REPOSITORIES, {"name": f"switch-{uuid.uuid4().hex[:8]}"})
+    api.run_task(
+        "POST",
+        f"{repository['pulp_href']}copy_tags/",
+        {"source_repository": source["pulp_href"], "names": ["docker"]},
+    )
+    pinned = latest(api, repository)
+    api.run_task(
+        "POST", f"{repository['pulp_href']}tag/", {"tag": "docker", "digest": images["oci"].digest}
+    )
+    base_path = f"curation/switch-{uuid.uuid4().hex[:6]}"
+    distribution = distribute(api, base_path, repository=repository["pulp_href"])
+    assert served_digest(container_tools, stack, base_path, "docker") == images["oci"].digest
+
+    # Rollback: one PATCH pins the older version and drops the repository.
+    api.run_task("PATCH", distribution["pulp_href"], {"repository_version": pinned})
+    rolled_back = api.get(distribution["pulp_href"])
+    assert rolled_back["repository"] is None
+    assert rolled_back["repository_version"] == pinned
+    assert served_digest(container_tools, stack, base_path, "docker") == images["docker"].digest
+
+    # Promote again: one PATCH serves the latest version of the repository.
+    api.run_task("PATCH", distribution["pulp_href"], {"repository": repository["pulp_href"]})
+    promoted = api.get(distribution["pulp_href"])
+    assert promoted["repository_version"] is None
+    assert served_digest(container_tools, stack, base_path, "docker") == images["oci"].digest
+
+    # pulp-cli pins a version number of the repository the distribution serves.
+    pulp_cli("container", "distribution", "update", "--name", base_path, "--version", "1")
+    assert api.get(distribution["pulp_href"])["repository_version"] == pinned
+    assert served_digest(container_tools, stack, base_path, "docker") == images["docker"].digest
+
+
 @pytest.mark.parametrize(
     "action, body, expected",
     [
