@@ -95,7 +95,7 @@ class ContainerContentAssociation(Stage):
 
     pulpcore's `ContentAssociation` (3.123) first loads every pk of the version with one
     thread-pool call per row, which takes seconds for repositories with thousands of tags.
-    This stage asks the database once per batch instead. It never removes content, because
+    This stage queries the database once per batch instead. It never removes content, because
     `prune_to_upstream` does that after mirror syncs.
     """
 
