@@ -360,8 +360,8 @@ class ContainerFirstStage(Stage):
                 remote=self.remote,
                 extra_data={"raise_upstream_error": True},
                 # Configs carry the architecture, OS and labels, so on_demand fetches them now.
-                # NOTE: they are stored as artifacts (temporary file, digests, fsync, row),
-                # which costs an estimated sixth of the worker CPU of a first on_demand sync (py-spy).
+                # NOTE: they are stored as artifacts (temporary file, digests, fsync, row), which
+                # costs an estimated sixth of the worker CPU of a first on_demand sync (py-spy).
                 # Reading them in memory and leaving the blob deferred would save that.
                 deferred_download=self.deferred
                 and not (is_config and self.remote.policy == self.remote.ON_DEMAND),
