@@ -172,6 +172,13 @@ REPOSITORY_ACCESS_POLICY = {
             ["list_roles", "add_role", "remove_role"],
             "has_model_or_domain_or_obj_perms:container.manage_roles_containerrepository",
         ),
+        # OCI layout export and import read and write files on the server, like pulpcore's
+        # exporters, so only administrators may start them.
+        {
+            "action": ["export_oci_layout", "import_oci_layout"],
+            "principal": "admin",
+            "effect": "allow",
+        },
     ],
     "creation_hooks": _owner_hook("container.containerrepository_owner"),
     "queryset_scoping": {"function": "scope_queryset"},

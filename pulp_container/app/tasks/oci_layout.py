@@ -277,6 +277,8 @@ def write_layout(
             if report:
                 report.increment()
 
+    # NOTE: Docker schema 2 manifests keep their media type and digest. skopeo 1.9 (Debian 12)
+    # selects only OCI manifest and index entries by ref.name, so it cannot copy those tags.
     entries = [
         {
             "mediaType": tag.tagged_manifest.media_type,
