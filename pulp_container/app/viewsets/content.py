@@ -47,9 +47,10 @@ class MultipleValueFilter(Filter):
 
 
 @extend_schema_field({"type": "string"})
-class RepeatableChoiceFilter(MultipleValueFilter):
+class RepeatableStringFilter(MultipleValueFilter):
     """
-    A filter that matches any of the values of a repeated parameter, each in `allowed_values`.
+    A filter that matches any of the values of a repeated parameter, each in `allowed_values`
+    when that is given.
 
     The schema calls it a string, because pulp-cli sends a single value and checks it against
     the schema. Repeating the parameter still works.
@@ -71,7 +72,7 @@ class BlobFilter(ContentFilter):
 class ManifestFilter(ContentFilter):
     """Filters of manifests by digest, media type, kind and platform."""
 
-    media_type = RepeatableChoiceFilter(
+    media_type = RepeatableStringFilter(
         allowed_values=MANIFEST_MEDIA_TYPES,
         help_text="Manifests of this media type; repeat for several.",
     )
@@ -122,12 +123,12 @@ class ManifestFilter(ContentFilter):
 class TagFilter(ContentFilter):
     """Filters of tags by name and by the media type or digest of their manifest."""
 
-    media_type = RepeatableChoiceFilter(
+    media_type = RepeatableStringFilter(
         field_name="tagged_manifest__media_type",
         help_text="Tags of manifests of this media type; repeat for several.",
         allowed_values=MANIFEST_MEDIA_TYPES,
     )
-    digest = MultipleValueFilter(
+    digest = RepeatableStringFilter(
         field_name="tagged_manifest__digest",
         help_text="Tags that point to a manifest with this digest; repeat for several.",
     )
