@@ -30,12 +30,13 @@ from pulp_container.app.serializers.push_repositories import (
     PushUntagImageSerializer,
 )
 from pulp_container.app.viewsets.scoping import PushRepositoryScopingMixin
-from pulp_container.app.viewsets.unsupported import not_supported
+from pulp_container.app.viewsets.unsupported import SignNotSupportedMixin, not_supported
 
 log = logging.getLogger(__name__)
 
 
 class ContainerPushRepositoryViewSet(
+    SignNotSupportedMixin,
     PushRepositoryScopingMixin,
     ReadOnlyRepositoryViewSet,
     AsyncUpdateMixin,
@@ -129,18 +130,7 @@ class ContainerPushRepositoryViewSet(
         )
         return OperationPostponedResponse(result, request)
 
-    # TODO: sign, remove_signatures and migrate return 501 until they are built.
-    @extend_schema(
-        summary="Sign images (not supported)",
-        description="Signing is not supported yet; the request is rejected with 501.",
-        responses={501: None},
-    )
-    @action(detail=True, methods=["post"])
-    def sign(self, request, pk):
-        """Reject the request: signing is not built yet."""
-        self.get_object()
-        return not_supported("sign")
-
+    # TODO: remove_signatures and migrate return 501 until they are built.
     @extend_schema(
         summary="Remove signatures (not supported)",
         description="Removing signatures is not supported yet; the request is rejected with 501.",

@@ -18,13 +18,10 @@ def not_supported(action_name: str) -> Response:
     )
 
 
-class UnsupportedRepositoryActionsMixin:
-    """
-    The `build_image` and `sign` actions of container repositories.
+class BuildImageNotSupportedMixin:
+    """The `build_image` action, which rejects every request with 501 after the access checks."""
 
-    TODO: both reject every request with 501 until image building and signing are built.
-    """
-
+    # TODO: build_image answers 501 until image building is built.
     @extend_schema(
         summary="Build an image (not supported)",
         description="Building images is not supported yet; the request is rejected with 501.",
@@ -36,6 +33,11 @@ class UnsupportedRepositoryActionsMixin:
         self.get_object()
         return not_supported("build_image")
 
+
+class SignNotSupportedMixin:
+    """The `sign` action, which rejects every request with 501 after the access checks."""
+
+    # TODO: sign answers 501 until signing is built.
     @extend_schema(
         summary="Sign images (not supported)",
         description="Signing is not supported yet; the request is rejected with 501.",
@@ -46,3 +48,7 @@ class UnsupportedRepositoryActionsMixin:
         """Reject the request after the access checks."""
         self.get_object()
         return not_supported("sign")
+
+
+class UnsupportedRepositoryActionsMixin(BuildImageNotSupportedMixin, SignNotSupportedMixin):
+    """The `build_image` and `sign` actions of container repositories."""
