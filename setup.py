@@ -13,7 +13,7 @@ setup(
     python_requires=">=3.11",
     install_requires=install_requires,
     include_package_data=True,
-    packages=find_packages(exclude=["pulp_container.tests*"]),
+    packages=find_packages(include=["pulp_container", "pulp_container.*"]),
     entry_points={"pulpcore.plugin": ["pulp_container = pulp_container:default_app_config"]},
     classifiers=[
         "Framework :: Django",

@@ -37,6 +37,18 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 120
+STACK_VARIABLES = {
+    "PULP_STATE_DIR",
+    "PULP_API_PORT",
+    "PULP_CONTENT_PORT",
+    "PULP_DB_NAME",
+    "PULP_DB_HOST",
+    "PULP_DB_PORT",
+    "PULP_DB_USER",
+    "PULP_DB_PASSWORD",
+    "PULP_WORKERS",
+    "PULP_ADMIN_PASSWORD",
+}
 
 
 class StackError(Exception):
@@ -93,7 +105,8 @@ class StackConfig:
 
     def environment(self) -> dict:
         """Return the process environment that points pulpcore at this stack."""
-        environ = dict(os.environ)
+        # pulpcore reads every PULP_* variable as a setting, so the stack's own are left out.
+        environ = {name: value for name, value in os.environ.items() if name not in STACK_VARIABLES}
         environ["PULP_SETTINGS"] = str(self.settings_path)
         environ["DJANGO_SETTINGS_MODULE"] = "pulpcore.app.settings"
         environ["PATH"] = f"{BIN}{os.pathsep}{environ.get('PATH', '')}"
@@ -314,11 +327,27 @@ def _migrations_fingerprint(config: StackConfig) -> str:
     return digest.hexdigest()
 
 
+def _applied_migrations(config: StackConfig) -> int:
+    """Return the number of applied migrations in the database, 0 when it has none."""
+    command = [
+        "psql", "-h", config.db_host, "-p", str(config.db_port), "-U", config.db_user,
+        "-d", config.db_name, "-tAc", "SELECT count(*) FROM django_migrations",
+    ]  # fmt: skip
+    environ = {**os.environ, "PGPASSWORD": config.db_password}
+    result = subprocess.run(command, capture_output=True, text=True, env=environ)
+    return int(result.stdout.strip()) if result.returncode == 0 else 0
+
+
 def migrate(config: StackConfig) -> None:
-    """Apply migrations, unless nothing changed since the last run, and set the admin password."""
+    """
+    Apply migrations and set the admin password, unless nothing changed since the last run.
+
+    The marker holds a hash of the migration files and the number of migrations the database
+    had then, so a database that was dropped or replaced is migrated again.
+    """
     marker = config.state_dir / "migrated"
     fingerprint = _migrations_fingerprint(config)
-    if marker.exists() and marker.read_text() == fingerprint:
+    if marker.exists() and marker.read_text() == f"{fingerprint}:{_applied_migrations(config)}":
         return
     result = _manager(config, "migrate", "--noinput", capture_output=True, text=True)
     if result.returncode != 0:
@@ -336,7 +365,7 @@ def migrate(config: StackConfig) -> None:
     )
     if result.returncode != 0:
         raise StackError(f"Setting the admin password failed: {result.stderr.strip()}")
-    marker.write_text(fingerprint)
+    marker.write_text(f"{fingerprint}:{_applied_migrations(config)}")
 
 
 def _process_commands(config: StackConfig) -> dict:
@@ -460,11 +489,11 @@ Pulp with the container plugin is running. Ctrl-C stops it.
   Admin:          admin / {config.admin_password}
   Settings:       {config.settings_path}
   Logs:           {config.state_dir / "logs"}
-Try it:
-  pulp --base-url {config.api_url} --username admin --password '{config.admin_password}' \\
-      container repository list
+Try it (after a push or a sync and distribution, the name can be inspected):
+  {BIN / "pulp"} --base-url {config.api_url} --username admin \\
+      --password '{config.admin_password}' container distribution list
   skopeo login --tls-verify=false -u admin -p '{config.admin_password}' {registry}
-  skopeo copy --dest-tls-verify=false docker-archive:image.tar docker://{registry}/demo/app:1.0
+  skopeo inspect --tls-verify=false docker://{registry}/<name>:<tag>
 """,
         flush=True,
     )
