@@ -15,6 +15,7 @@ pulpcore's middleware so that:
 DRF request after all, e.g. for a content guard.
 """
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # Request key under which the wrapped pulpcore middleware is kept for ensure_drf_request().
 PULP_AUTHENTICATE_KEY = "container_pulp_authenticate"
+
+# One lock per basic `Authorization` header whose check is running in this process.
+_verifications: dict[bytes, asyncio.Lock] = {}
 
 
 class _DefaultDomain:
@@ -57,25 +61,32 @@ def _token_checked_by_registry(request: web.Request) -> bool:
     return request.path == "/v2" or request.path.startswith("/v2/")
 
 
+async def _keep_request(authenticated: web.Request) -> web.Request:
+    return authenticated
+
+
 async def _authenticate_basic(request: web.Request, handler, pulp_authenticate):
     header = request.headers.get("Authorization", "")
     if header[:6].lower() != "basic ":
         return await pulp_authenticate(request, handler)
     key = credentials_key(header)
-    user = cached_user(key)
+    # Requests with the same header wait for one password check instead of each running
+    # Django's slow hasher, e.g. when ten clients of one CI job ask for tokens at once.
+    lock = _verifications.setdefault(key, asyncio.Lock())
+    async with lock:
+        user = cached_user(key)
+        if user is None:
+            await pulp_authenticate(request, _keep_request)
+            verified = request.get("user")
+            if verified is not None and verified.is_authenticated:
+                store_user(key, verified)
+    if not lock.locked():
+        _verifications.pop(key, None)
     if user is not None:
         await _load_default_domain()
         request["user"] = user
         request["auth"] = None
-        return await handler(request)
-
-    async def remember_user(authenticated: web.Request):
-        user = authenticated.get("user")
-        if user is not None and user.is_authenticated:
-            store_user(key, user)
-        return await handler(authenticated)
-
-    return await pulp_authenticate(request, remember_user)
+    return await handler(request)
 
 
 def registry_authentication(pulp_authenticate):
@@ -122,8 +133,5 @@ async def ensure_drf_request(request: web.Request):
     if pulp_authenticate is None:
         raise RuntimeError("pulpcore's authentication middleware is not installed")
 
-    async def keep_request(authenticated: web.Request):
-        return authenticated
-
-    await pulp_authenticate(request, keep_request)
+    await pulp_authenticate(request, _keep_request)
     return request["drf_request"]
