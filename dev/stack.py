@@ -52,12 +52,12 @@ STACK_VARIABLES = {
 
 
 class StackError(Exception):
-    """A start-up problem with a message that says what to do."""
+    """A start-up problem, with a message that tells the user what to do."""
 
 
 @dataclass
 class StackConfig:
-    """Where one stack keeps its state and which ports and database it uses."""
+    """The state folder, ports and database of one stack."""
 
     state_dir: Path
     api_port: int
@@ -141,11 +141,11 @@ def ensure_postgres(config: StackConfig) -> None:
         return
     if config.db_host not in ("127.0.0.1", "localhost"):
         raise StackError(
-            f"PostgreSQL does not answer on {config.db_host}:{config.db_port}. Start it, or "
+            f"PostgreSQL does not respond on {config.db_host}:{config.db_port}. Start it, or "
             "set PULP_DB_HOST and PULP_DB_PORT to a server that runs."
         )
     if shutil.which("pg_ctlcluster") is None:
-        print(f"PostgreSQL does not answer on port {config.db_port}; installing it.", flush=True)
+        print(f"PostgreSQL does not respond on port {config.db_port}; installing it.", flush=True)
         _run([str(REPO_ROOT / "dev" / "install-system-packages.sh"), "postgresql"])
     clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not clusters:
@@ -159,7 +159,7 @@ def ensure_postgres(config: StackConfig) -> None:
             return
         time.sleep(1)
     raise StackError(
-        f"PostgreSQL does not answer on {config.db_host}:{config.db_port}, even after starting "
+        f"PostgreSQL does not respond on {config.db_host}:{config.db_port}, even after starting "
         f"cluster {clusters[-1]}/main. Set PULP_DB_PORT to the port in "
         f"/etc/postgresql/{clusters[-1]}/main/postgresql.conf."
     )
@@ -342,7 +342,7 @@ def migrate(config: StackConfig) -> None:
     """
     Apply migrations and set the admin password, unless nothing changed since the last run.
 
-    The marker holds a hash of the migration files and the number of migrations the database
+    The marker contains a hash of the migration files and the number of migrations the database
     had then, so a database that was dropped or replaced is migrated again.
     """
     marker = config.state_dir / "migrated"

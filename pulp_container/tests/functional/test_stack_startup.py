@@ -50,7 +50,7 @@ def test_startup_database_unreachable(tmp_path):
         port = unused.getsockname()[1]
     result = run_stack(tmp_path, PULP_DB_PORT=str(port))
     assert result.returncode == 2
-    assert f"PostgreSQL does not answer on 127.0.0.1:{port}" in result.stderr
+    assert f"PostgreSQL does not respond on 127.0.0.1:{port}" in result.stderr
     assert "PULP_DB_PORT" in result.stderr
 
 
