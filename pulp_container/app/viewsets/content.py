@@ -21,7 +21,10 @@ class MultipleValueField(forms.Field):
         super().__init__(*args, **kwargs)
 
     def to_python(self, value) -> list[str]:
-        return [str(item) for item in value] if value else []
+        """Return the values, splitting comma-joined ones as non-exploded array parameters send."""
+        if not value:
+            return []
+        return [part for item in value for part in str(item).split(",") if part]
 
     def validate(self, value) -> None:
         super().validate(value)
@@ -128,7 +131,8 @@ class TagFilter(ContentFilter):
         help_text="Tags of manifests of this media type; repeat for several.",
         allowed_values=MANIFEST_MEDIA_TYPES,
     )
-    digest = RepeatableStringFilter(
+    # Published as an array: pulp-cli sends a list when it looks a tag up by name and digest.
+    digest = MultipleValueFilter(
         field_name="tagged_manifest__digest",
         help_text="Tags that point to a manifest with this digest; repeat for several.",
     )

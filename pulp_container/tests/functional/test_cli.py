@@ -133,9 +133,6 @@ def test_content_list_filters(pulp_cli, synced):
     assert [manifest["digest"] for manifest in manifests] == [digest]
     assert manifests[0]["pulp_href"] in {tag["tagged_manifest"] for tag in tags}
 
-    tags_of_digest = pulp_cli("container", "content", "-t", "tag", "list", "--digest", digest)
-    assert {tag["tagged_manifest"] for tag in tags_of_digest} == {manifests[0]["pulp_href"]}
-
 
 def test_content_remove_and_add(pulp_cli, synced):
     repository = synced["repository"]

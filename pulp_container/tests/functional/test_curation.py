@@ -250,7 +250,7 @@ def test_distribution_switches_target(api, source, images, stack, container_tool
     api.run_task(
         "POST",
         f"{repository['pulp_href']}copy_tags/",
-        {"source_repository": source["pulp_href"], "names": ["docker"]},
+        {"source_repository": source["pulp_href"], "names": ["docker", "oci"]},
     )
     pinned = latest(api, repository)
     api.run_task(
