@@ -24,11 +24,8 @@ from pulp_container.app.access_policies import (
     PUSH_REPOSITORY_LOCKED_ROLES,
     PUSH_REPOSITORY_VERSION_ACCESS_POLICY,
 )
-from pulp_container.app.serializers.push_repositories import (
-    PushRemoveImageSerializer,
-    PushTagImageSerializer,
-    PushUntagImageSerializer,
-)
+from pulp_container.app.serializers.push_repositories import PushRemoveImageSerializer
+from pulp_container.app.serializers.repositories import TagImageSerializer, UnTagImageSerializer
 from pulp_container.app.viewsets.scoping import PushRepositoryScopingMixin
 from pulp_container.app.viewsets.unsupported import SignNotSupportedMixin, not_supported
 
@@ -60,11 +57,11 @@ class ContainerPushRepositoryViewSet(
         description="Start a task that points a tag at a manifest of the repository.",
         responses={202: AsyncOperationResponseSerializer},
     )
-    @action(detail=True, methods=["post"], serializer_class=PushTagImageSerializer)
+    @action(detail=True, methods=["post"], serializer_class=TagImageSerializer)
     def tag(self, request, pk):
         """Dispatch a task that moves or creates the tag in a new repository version."""
         repository = self.get_object()
-        serializer = PushTagImageSerializer(data=request.data)
+        serializer = TagImageSerializer(data=request.data, context={"repository": repository})
         serializer.is_valid(raise_exception=True)
         result = dispatch(
             tasks.tag_image,
@@ -82,11 +79,11 @@ class ContainerPushRepositoryViewSet(
         description="Start a task that removes a tag, and nothing else, from the repository.",
         responses={202: AsyncOperationResponseSerializer},
     )
-    @action(detail=True, methods=["post"], serializer_class=PushUntagImageSerializer)
+    @action(detail=True, methods=["post"], serializer_class=UnTagImageSerializer)
     def untag(self, request, pk):
         """Dispatch a task that removes the tag in a new repository version."""
         repository = self.get_object()
-        serializer = PushUntagImageSerializer(data=request.data)
+        serializer = UnTagImageSerializer(data=request.data, context={"repository": repository})
         serializer.is_valid(raise_exception=True)
         result = dispatch(
             tasks.untag_image,

@@ -492,6 +492,15 @@ def test_push_repository_commands(pulp_cli, pushed):
     pulp_cli("container", "repository", "-t", "push", "untag", "--name", name, "--tag", "two")
     assert "two" not in _push_tags(pulp_cli, name)
 
+    unknown = "sha256:" + "0" * 64
+    rejected = pulp_cli.run(
+        "container", "repository", "-t", "push", "tag",
+        "--name", name, "--tag", "other", "--digest", unknown,
+        check=False,
+    )  # fmt: skip
+    assert rejected.returncode != 0
+    assert f"No manifest with digest {unknown}" in rejected.stderr
+
     pulp_cli(
         "container",
         "repository",
