@@ -13,7 +13,7 @@ from pulp_container.app.registry import base, blobs, catalog, manifests, push, t
 
 NAME = "{path:.+?}"
 
-# (method, path, handler). GET routes answer HEAD as well.
+# (method, path, handler). GET routes also serve HEAD.
 ROUTES = [
     ("GET", "/v2/", base.api_version_check),
     ("GET", "/v2", base.api_version_check),

@@ -21,7 +21,7 @@ def not_supported(action_name: str) -> Response:
 class BuildImageNotSupportedMixin:
     """The `build_image` action, which rejects every request with 501 after the access checks."""
 
-    # TODO: build_image answers 501 until image building is built.
+    # TODO: build_image returns 501 until image building is built.
     @extend_schema(
         summary="Build an image (not supported)",
         description="Building images is not supported yet; the request is rejected with 501.",
@@ -37,7 +37,7 @@ class BuildImageNotSupportedMixin:
 class SignNotSupportedMixin:
     """The `sign` action, which rejects every request with 501 after the access checks."""
 
-    # TODO: sign answers 501 until signing is built.
+    # TODO: sign returns 501 until signing is built.
     @extend_schema(
         summary="Sign images (not supported)",
         description="Signing is not supported yet; the request is rejected with 501.",

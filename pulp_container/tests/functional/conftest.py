@@ -86,7 +86,7 @@ class PulpAPI:
         raise AssertionError(f"task {task_href} did not end within {timeout} s")
 
     def run_task(self, method: str, path: str, json=None) -> dict:
-        """Call an endpoint that answers 202 with a task, and wait for the task."""
+        """Call an endpoint that returns 202 with a task, and wait for the task."""
         response = self.session.request(method, self.url(path), json=json or {})
         body = self._checked(response)
         return self.wait_task(body["task"])
