@@ -58,9 +58,15 @@ def find_push_repository(name: str) -> Optional[ContainerPushRepository]:
     repository = ContainerPushRepository.objects.filter(distributions__base_path=name).first()
     if repository is not None:
         return repository
-    if ContainerDistribution.objects.filter(base_path=name).exists():
+    # A concurrent first push may have committed the distribution and its repository since
+    # the query above, so decide from the distribution row that this query reads.
+    distribution = ContainerDistribution.objects.filter(base_path=name).only("repository").first()
+    if distribution is None:
+        return None
+    repository = ContainerPushRepository.objects.filter(pk=distribution.repository_id).first()
+    if repository is None:
         raise _not_a_push_repository(name)
-    return None
+    return repository
 
 
 def get_or_create_push_repository(name: str, username: str = "") -> ContainerPushRepository:

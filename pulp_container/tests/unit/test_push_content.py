@@ -81,6 +81,20 @@ def test_first_push_creates_repository():
     assert ContainerNamespace.objects.filter(name="team").count() == 1
 
 
+def test_push_repository_committed_between_lookups(monkeypatch):
+    """A concurrent first push commits the repository after this push's first lookup."""
+    created = get_or_create_push_repository("race/app")
+    real_filter = ContainerPushRepository.objects.filter
+
+    def filter_before_commit(*args, **kwargs):
+        if "distributions__base_path" in kwargs:
+            return ContainerPushRepository.objects.none()
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(ContainerPushRepository.objects, "filter", filter_before_commit)
+    assert get_or_create_push_repository("race/app").pk == created.pk
+
+
 def test_push_to_synced_repository_denied():
     synced = ContainerRepository.objects.create(name="synced")
     ContainerDistribution.objects.create(name="synced", base_path="synced", repository=synced)
