@@ -1,6 +1,8 @@
 """Issue and verify the bearer tokens of the Docker token protocol (JWT signed by Pulp)."""
 
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -14,6 +16,8 @@ from pulp_container.app.auth.scopes import Scope
 TOKEN_ISSUER = "pulp_container"
 # Clock difference between token server and registry that verification tolerates, in seconds.
 LEEWAY_SECONDS = 10
+# How many verified tokens each process remembers; clients reuse one token for many requests.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class InvalidToken(Exception):
@@ -75,13 +79,38 @@ def issue_token(username: str, service: str, scopes: list[Scope]) -> dict:
     }
 
 
+# Tokens whose signature, issuer and audience this process has checked, with their expiry.
+# Keyed by token, service, key file and algorithm; least recently used first.
+_verified: OrderedDict[tuple[str, ...], tuple[float, "TokenClaims"]] = OrderedDict()
+
+
 def verify_token(token: str, service: str) -> TokenClaims:
     """
     Check signature (with the pinned algorithm), expiry, issuer and audience of a token.
 
+    A token that passed once is remembered until its expiry, so that the many requests of
+    one pull pay for one signature check. The expiry is checked again on every call.
+
     Raises:
         InvalidToken: With the reason, for logging only; clients get the generic code.
     """
+    key = (token, service, settings.PUBLIC_KEY_PATH, settings.TOKEN_SIGNATURE_ALGORITHM)
+    remembered = _verified.get(key)
+    if remembered is not None:
+        expires_at, claims = remembered
+        if time.time() <= expires_at + LEEWAY_SECONDS:
+            _verified.move_to_end(key)
+            return claims
+        del _verified[key]
+        raise InvalidToken("Signature has expired")
+    expires_at, claims = _verify_signed_token(token, service)
+    _verified[key] = (expires_at, claims)
+    if len(_verified) > VERIFIED_TOKENS_KEPT:
+        _verified.popitem(last=False)
+    return claims
+
+
+def _verify_signed_token(token: str, service: str) -> tuple[float, TokenClaims]:
     try:
         claims = jwt.decode(
             token,
@@ -101,4 +130,5 @@ def verify_token(token: str, service: str) -> TokenClaims:
             access[key] = access.get(key, frozenset()) | frozenset(entry["actions"])
         except (KeyError, TypeError) as error:
             raise InvalidToken(f"malformed access entry {entry!r}") from error
-    return TokenClaims(username=str(claims.get("sub") or ""), access=access)
+    username = str(claims.get("sub") or "")
+    return float(claims["exp"]), TokenClaims(username=username, access=access)

@@ -163,3 +163,21 @@ def test_keys_missing_setting(settings):
     settings.PRIVATE_KEY_PATH = None
     with pytest.raises(ImproperlyConfigured, match="PRIVATE_KEY_PATH"):
         keys.private_key()
+
+
+def test_remembered_token_expires(monkeypatch):
+    token = _token()
+    assert verify_token(token, SERVICE).username == "alice"
+    expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(time, "time", lambda: expiry + 11)
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_token(token, SERVICE)
+
+
+def test_remembered_token_checked_against_the_current_key(settings, tmp_path):
+    token = _token()
+    verify_token(token, SERVICE)
+    _, public_path = _write_key_pair(tmp_path, "rotated")
+    settings.PUBLIC_KEY_PATH = str(public_path)
+    with pytest.raises(InvalidToken, match="Signature"):
+        verify_token(token, SERVICE)
