@@ -16,7 +16,7 @@ from pulp_container.app.auth.scopes import Scope
 TOKEN_ISSUER = "pulp_container"
 # Clock difference between token server and registry that verification tolerates, in seconds.
 LEEWAY_SECONDS = 10
-# How many verified tokens each process remembers; clients reuse one token for many requests.
+# Maximum number of verified tokens that each process keeps, because clients reuse a token.
 VERIFIED_TOKENS_KEPT = 4096
 
 
@@ -80,7 +80,7 @@ def issue_token(username: str, service: str, scopes: list[Scope]) -> dict:
 
 
 # Tokens whose signature, issuer and audience this process has checked, with their expiry.
-# Keyed by token, service, key file and algorithm; least recently used first.
+# Keyed by token, service, key file and algorithm, with the least recently used first.
 _verified: OrderedDict[tuple[str, ...], tuple[float, "TokenClaims"]] = OrderedDict()
 
 
