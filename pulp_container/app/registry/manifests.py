@@ -13,7 +13,7 @@ from aiohttp import web
 from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL
 from pulp_container.app.models import Manifest, ManifestListManifest, Tag
-from pulp_container.app.registry import schema1_cache
+from pulp_container.app.registry import schema1_cache, served_manifests
 from pulp_container.app.registry.errors import RegistryError
 from pulp_container.app.registry.guards import load_guarded
 from pulp_container.app.registry.lookup import (
@@ -144,9 +144,12 @@ async def get_manifest(request: web.Request) -> web.Response:
     check_name(name)
     check_reference(reference)
     access = await authorize(request, name, {PULL})
-    reply = await load_guarded(
-        request, access, _load_reply, name, reference, request_accept(request)
-    )
+    accept = request_accept(request)
+    found = await served_manifests.find_reply(name, reference, accept)
+    if found is not None:
+        reply = ManifestReply(*found)
+    else:
+        reply = await load_guarded(request, access, _load_reply, name, reference, accept)
     headers = {
         API_VERSION_HEADER: API_VERSION_VALUE,
         CONTENT_DIGEST_HEADER: reply.digest,
