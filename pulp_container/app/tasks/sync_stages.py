@@ -327,6 +327,7 @@ class ContainerFirstStage(Stage):
         await self.progress.blobs.aincrease_by(len(blob_contents))
         blobs = await self.emit_and_wait(blob_contents)
         configs = await sync_to_async(read_configs)(images, blob_contents)
+        configs.update(await self.fetch_configs(images, configs.keys()))
 
         contents = []
         for parsed in images:
@@ -337,6 +338,28 @@ class ContainerFirstStage(Stage):
                 DeclarativeContent(content=manifest, extra_data={"parsed": parsed, "blobs": blobs})
             )
         return await self.emit_and_wait(contents)
+
+    async def fetch_configs(
+        self, images: list[ParsedManifest], known: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """
+        Read the configs that no stored artifact has into memory, for deferred policies.
+
+        The config blobs stay deferred like the layers. Their architecture, OS and labels
+        are copied to the manifests now, and the blobs are fetched again on the first pull.
+        Returns `parse_image_config` output by manifest digest.
+        """
+        if not self.deferred:
+            return {}
+        readable = [
+            parsed
+            for parsed in images
+            if parsed.digest not in known and _readable_config(parsed.config)
+        ]
+        digests = sorted({parsed.config.digest for parsed in readable})
+        bodies = await asyncio.gather(*(self.upstream.get_image_config(d) for d in digests))
+        parsed_configs = {digest: parse_image_config(body) for digest, body in zip(digests, bodies)}
+        return {parsed.digest: parsed_configs[parsed.config.digest] for parsed in readable}
 
     def blob_content(self, images: list[ParsedManifest]) -> list[DeclarativeContent]:
         """Build one `DeclarativeContent` per distinct blob, leaving out skipped foreign layers."""
@@ -352,19 +375,13 @@ class ContainerFirstStage(Stage):
             algorithm, _, hex_digest = digest.partition(":")
             artifact = Artifact(size=descriptor.size or None, **{algorithm: hex_digest})
             urls = [*descriptor.urls, self.upstream.blob_url(digest)]
-            is_config = any(parsed.config == descriptor for parsed in images)
             d_artifact = DeclarativeArtifact(
                 artifact=artifact,
                 urls=urls,
                 relative_path=digest,
                 remote=self.remote,
                 extra_data={"raise_upstream_error": True},
-                # Configs carry the architecture, OS and labels, so on_demand fetches them now.
-                # NOTE: they are stored as artifacts (temporary file, digests, fsync, row), which
-                # costs an estimated sixth of the worker CPU of a first on_demand sync (py-spy).
-                # Reading them in memory and leaving the blob deferred would save that.
-                deferred_download=self.deferred
-                and not (is_config and self.remote.policy == self.remote.ON_DEMAND),
+                deferred_download=self.deferred,
             )
             contents.append(
                 DeclarativeContent(content=Blob(digest=digest), d_artifacts=[d_artifact])
@@ -387,12 +404,19 @@ async def _wait_first(pending: set[asyncio.Task]) -> set[asyncio.Task]:
     return pending
 
 
+def _readable_config(config: Optional[Descriptor]) -> bool:
+    """Tell whether a manifest's config is an image config small enough to read."""
+    return (
+        config is not None
+        and config.media_type in IMAGE_CONFIG_MEDIA_TYPES
+        and (config.size or 0) <= MAX_CONFIG_SIZE
+    )
+
+
 def read_configs(
     images: list[ParsedManifest], blob_contents: list[DeclarativeContent]
 ) -> dict[str, dict[str, Any]]:
-    """Return `parse_image_config` output by manifest digest for configs that were downloaded."""
-    # NOTE: the streamed policy downloads no config, so its manifests get no architecture, OS
-    # or labels, and a later on_demand or immediate sync of the same manifests does not add them.
+    """Return `parse_image_config` output by manifest digest for configs with a stored file."""
     artifacts = {}
     for content in blob_contents:
         artifact = content.d_artifacts[0].artifact
@@ -402,10 +426,10 @@ def read_configs(
     configs = {}
     for parsed in images:
         config = parsed.config
-        if config is None or config.media_type not in IMAGE_CONFIG_MEDIA_TYPES:
+        if not _readable_config(config):
             continue
         artifact = artifacts.get(config.digest)
-        if artifact is None or config.size > MAX_CONFIG_SIZE:
+        if artifact is None:
             continue
         with artifact.file.open("rb") as file:
             configs[parsed.digest] = parse_image_config(file.read())

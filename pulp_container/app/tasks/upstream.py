@@ -16,7 +16,12 @@ from pulp_container.app.downloaders import (
     ResponseBody,
     UpstreamRequestError,
 )
-from pulp_container.app.manifests import ManifestError, ParsedManifest, parse_manifest
+from pulp_container.app.manifests import (
+    ManifestError,
+    ParsedManifest,
+    compute_digest,
+    parse_manifest,
+)
 from pulp_container.constants import CONTENT_DIGEST_HEADER, MANIFEST_MEDIA_TYPES
 
 log = logging.getLogger(__name__)
@@ -139,6 +144,25 @@ class UpstreamRegistry:
             separator = "@" if is_digest else ":"
             exc.reference = f"{self.name}{separator}{reference} ({url})"
             raise
+
+    async def get_image_config(self, digest: str) -> bytes:
+        """
+        GET an image config blob into memory and check it against its digest.
+
+        Raises:
+            UpstreamRequestError: The request failed.
+            ManifestError: The body does not match the digest.
+        """
+        url = self.blob_url(digest)
+        result = await self._request(url, f"config {digest}")
+        actual = compute_digest(result.data, digest.partition(":")[0])
+        if actual != digest:
+            raise ManifestError(
+                f"the config blob from {url} has the digest {actual}, so the upstream "
+                "registry serves corrupt data",
+                reference=f"{self.name}@{digest}",
+            )
+        return result.data
 
 
 def _parse_tag_page(body: bytes, url: str) -> list[str]:

@@ -135,6 +135,29 @@ def test_sync_manifest_metadata(api, anonymous_upstream):
     assert manifests[images["index"].digest]["type"] == "list"
 
 
+@pytest.mark.parametrize("policy", ["on_demand", "streamed"])
+def test_deferred_sync_reads_config_metadata(api, anonymous_upstream, policy):
+    """Deferred policies read the config in memory and leave its blob without an artifact."""
+    registry, _ = anonymous_upstream
+    # A new image, so that Pulp has neither its manifest nor its config from another test.
+    label = str(uuid.uuid4())
+    image = build_image(seeds=(f"metadata-{label}",), architecture="arm64", labels={"id": label})
+    push_image(registry.client(), f"sync/metadata-{policy}", "1.0", image)
+    fields = {"url": registry.url, "upstream_name": f"sync/metadata-{policy}", "policy": policy}
+    version = sync(api, fields)["latest_version_href"]
+
+    manifests = api.list_all(
+        "/pulp/api/v3/content/container/manifests/", repository_version=version
+    )
+    assert [manifest["digest"] for manifest in manifests] == [image.digest]
+    assert manifests[0]["architecture"] == "arm64"
+    assert manifests[0]["os"] == "linux"
+    assert manifests[0]["labels"] == {"id": label}
+    blobs = api.list_all("/pulp/api/v3/content/container/blobs/", repository_version=version)
+    assert len(blobs) == 2
+    assert [blob["artifact"] for blob in blobs] == [None, None]
+
+
 def test_resync_unchanged_gets_no_manifest(api, anonymous_upstream):
     registry, images = anonymous_upstream
     fields = {"url": registry.url, "upstream_name": "sync/images", "policy": "on_demand"}

@@ -9,13 +9,21 @@ from pulp_container.app.downloaders import (
     BearerChallenge,
     BodyTooLarge,
     CachedToken,
+    ResponseBody,
     TokenCache,
     UpstreamRequestError,
     read_body,
     repository_key,
 )
-from pulp_container.app.tasks.sync_stages import MISSING, ContainerFirstStage, chunked
-from pulp_container.app.tasks.upstream import TagFilter, next_page_url
+from pulp_container.app.manifests import Descriptor, ManifestError, ParsedManifest, compute_digest
+from pulp_container.app.tasks.sync_stages import (
+    MAX_CONFIG_SIZE,
+    MISSING,
+    ContainerFirstStage,
+    chunked,
+)
+from pulp_container.app.tasks.upstream import TagFilter, UpstreamRegistry, next_page_url
+from pulp_container.constants import DOCKER_CONFIG, DOCKER_MANIFEST_V2
 
 
 @pytest.mark.parametrize(
@@ -110,6 +118,7 @@ class FakeProgress:
 
 
 def first_stage(status: int) -> ContainerFirstStage:
+    """Build a stage on a fake upstream. pulpcore's Stage loads the domain from the database."""
     remote = SimpleNamespace(
         url="http://h",
         upstream_name="a",
@@ -124,6 +133,7 @@ def first_stage(status: int) -> ContainerFirstStage:
     return stage
 
 
+@pytest.mark.django_db
 def test_missing_tag_skipped():
     stage = first_stage(404)
     assert asyncio.run(stage.fetch_tag("gone", None)) is None
@@ -131,6 +141,7 @@ def test_missing_tag_skipped():
     assert stage.progress.done == 2
 
 
+@pytest.mark.django_db
 def test_failed_tag_request_raises():
     stage = first_stage(500)
     with pytest.raises(UpstreamRequestError) as error:
@@ -169,3 +180,60 @@ def test_read_body_rejects_large_body(monkeypatch):
     with pytest.raises(BodyTooLarge) as error:
         asyncio.run(read_body(response))
     assert "larger than 10 bytes" in str(error.value)
+
+
+def _config_image(manifest_digest: str, config: bytes, size=None) -> ParsedManifest:
+    descriptor = Descriptor(compute_digest(config), size or len(config), DOCKER_CONFIG)
+    return ParsedManifest(manifest_digest, b"{}", DOCKER_MANIFEST_V2, 2, "image", config=descriptor)
+
+
+class ConfigUpstream:
+    """An upstream that serves config blobs from a dict and counts the requests."""
+
+    def __init__(self, bodies: dict[str, bytes]):
+        self.bodies = bodies
+        self.requested = []
+
+    async def get_image_config(self, digest):
+        self.requested.append(digest)
+        return self.bodies[digest]
+
+
+@pytest.mark.django_db
+def test_deferred_sync_reads_each_config_once():
+    shared = b'{"architecture": "arm64", "os": "linux", "config": {"Labels": {"a": "b"}}}'
+    large = b'{"architecture": "s390x"}'
+    images = [
+        _config_image("sha256:" + "1" * 64, shared),
+        _config_image("sha256:" + "2" * 64, shared),
+        _config_image("sha256:" + "3" * 64, large, size=MAX_CONFIG_SIZE + 1),
+        _config_image("sha256:" + "4" * 64, shared),
+    ]
+    stage = first_stage(200)
+    stage.upstream = ConfigUpstream({compute_digest(shared): shared})
+    configs = asyncio.run(stage.fetch_configs(images, {"sha256:" + "4" * 64}))
+    assert stage.upstream.requested == [compute_digest(shared)]
+    assert sorted(configs) == ["sha256:" + "1" * 64, "sha256:" + "2" * 64]
+    assert configs["sha256:" + "1" * 64]["architecture"] == "arm64"
+    assert configs["sha256:" + "2" * 64]["labels"] == {"a": "b"}
+
+
+@pytest.mark.django_db
+def test_immediate_sync_reads_no_config_in_memory():
+    stage = first_stage(200)
+    stage.deferred = False
+    stage.upstream = ConfigUpstream({})
+    images = [_config_image("sha256:" + "1" * 64, b"{}")]
+    assert asyncio.run(stage.fetch_configs(images, set())) == {}
+    assert stage.upstream.requested == []
+
+
+def test_config_with_wrong_digest_rejected(monkeypatch):
+    upstream = UpstreamRegistry(SimpleNamespace(url="http://h", upstream_name="a"))
+
+    async def request(url, subject, method="GET", headers=None):
+        return ResponseBody(url, {}, b'{"tampered": true}')
+
+    monkeypatch.setattr(upstream, "_request", request)
+    with pytest.raises(ManifestError, match="corrupt"):
+        asyncio.run(upstream.get_image_config(compute_digest(b"{}")))
