@@ -127,6 +127,13 @@ def timed_sync(api: PulpAPI, upstream: UpstreamRegistry, repository: dict, remot
     }
 
 
+def idle_worker_rss_mib() -> float:
+    """Return the largest RSS of the stack's task workers while no task runs."""
+    with bench_tools.RSSSampler("pulpcore-worker", str(STATE_DIR)) as sampler:
+        time.sleep(1)
+    return round(sampler.peak_mib, 1)
+
+
 def measure_sync(api: PulpAPI, upstream: UpstreamRegistry, name: str, policy: str) -> dict:
     remote = api.post(
         "/pulp/api/v3/remotes/container/container/",
@@ -319,6 +326,7 @@ def main() -> int:
     try:
         api = PulpAPI(stack.api_url, "admin", stack.admin_password)
         results = {"machine": machine_facts(upstream)}
+        results["idle_worker_rss_mib"] = idle_worker_rss_mib()
         results["sync_small"] = measure_sync(api, upstream, SMALL[0], "on_demand")
         results["sync_large"] = measure_sync(api, upstream, LARGE[0], "on_demand")
         results["pull"] = measure_pulls(stack, upstream)
