@@ -8,9 +8,12 @@ pulls by the schema 1 digest) see the same bytes. Nothing is stored in the datab
 import json
 import logging
 from collections import OrderedDict
+from pathlib import Path
 from threading import Lock
 
-from pulpcore.plugin.models import ContentArtifact
+from asgiref.sync import async_to_sync
+
+from pulpcore.plugin.models import ContentArtifact, RemoteArtifact
 
 from pulp_container.app.auth.keys import private_key
 from pulp_container.app.models import Manifest
@@ -34,15 +37,53 @@ def _read_config(manifest: Manifest) -> bytes:
         .select_related("artifact")
         .first()
     )
-    if content_artifact is None or content_artifact.artifact is None:
-        # TODO: fetch the config of on-demand content from the remote here, as blob pulls do.
+    if content_artifact is not None and content_artifact.artifact is not None:
+        with content_artifact.artifact.file.open("rb") as config_file:
+            return config_file.read()
+    remote_artifact = (
+        RemoteArtifact.objects.filter(content_artifact=content_artifact, remote__isnull=False)
+        .select_related("remote")
+        .first()
+    )
+    if remote_artifact is None:
         raise RegistryError(
             "MANIFEST_UNKNOWN",
             detail={"digest": manifest.digest},
-            message="schema 1 conversion needs the image config, which is not downloaded yet",
+            message="schema 1 conversion needs the image config, which is neither stored nor "
+            "available from a remote",
         )
-    with content_artifact.artifact.file.open("rb") as config_file:
-        return config_file.read()
+    return _fetch_config(manifest, remote_artifact)
+
+
+def _fetch_config(manifest: Manifest, remote_artifact: RemoteArtifact) -> bytes:
+    """Download a config synced on demand; the downloader checks its size and digest."""
+    remote = remote_artifact.remote.cast()
+
+    async def download():
+        return await remote.get_downloader(remote_artifact=remote_artifact).run()
+
+    try:
+        # Runs on the content app's event loop while this worker thread waits.
+        result = async_to_sync(download)()
+    except Exception as error:
+        log.warning(
+            "Fetching an image config for schema 1 conversion failed: manifest=%s url=%s "
+            "error=%s",
+            manifest.digest,
+            remote_artifact.url,
+            error,
+        )
+        raise RegistryError(
+            "MANIFEST_UNKNOWN",
+            detail={"digest": manifest.digest, "url": remote_artifact.url},
+            message=f"schema 1 conversion needs the image config, and fetching it from the "
+            f"remote failed: {error}",
+        ) from error
+    path = Path(result.path)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _remember(key: tuple[str, str, str], value: tuple[bytes, str]) -> None:

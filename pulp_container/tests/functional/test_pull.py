@@ -311,6 +311,24 @@ def test_on_demand_blob_intact(api, images, anonymous):
     assert again.content == images["docker"].blobs[-1].data
 
 
+def test_schema1_of_on_demand_image(api, images, anonymous):
+    """The conversion fetches a config that the on_demand sync did not store."""
+    upstream = images["upstream"]
+    image = build_image(seeds=("pull-schema1-on-demand",), labels={"kind": "on-demand"})
+    push_image(upstream.client(), "pull/schema1-on-demand", "1.0", image)
+    repository = _sync(api, upstream, "pull/schema1-on-demand", policy="on_demand")
+    _distribute(api, "ondemand/schema1", repository)
+    config_digest = image.manifest["config"]["digest"]
+    blob = api.list_all("/pulp/api/v3/content/container/blobs/", digest=config_digest)
+    assert blob[0]["artifact"] is None
+
+    reply = anonymous.get("/v2/ondemand/schema1/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
+    assert reply.status_code == 200
+    payload, _ = verify_schema1(reply.content)
+    newest = json.loads(json.loads(payload)["history"][0]["v1Compatibility"])
+    assert newest["config"]["Labels"] == {"kind": "on-demand"}
+
+
 def test_rollback_serves_old_tag(api, images, anonymous):
     upstream = images["upstream"]
     repository = _sync(api, upstream, "pull/app", policy="streamed")
