@@ -212,7 +212,7 @@ def parse_manifest(
     parsed = parser(body, data, media_type, reference)
 
     if expected_digest:
-        if not DIGEST_RE.match(expected_digest):
+        if not DIGEST_RE.fullmatch(expected_digest):
             raise ManifestError(f"{expected_digest!r} is not a valid digest", reference)
         algorithm = expected_digest.split(":", 1)[0]
         actual = parsed.digest
@@ -295,7 +295,7 @@ def parse_descriptor(body: Any, reference: Optional[str], where: str) -> Descrip
     if not isinstance(body, dict):
         raise ManifestError(f"field '{where.rstrip('.')}' is not an object", reference)
     digest = _require(body, "digest", str, reference, where)
-    if not DIGEST_RE.match(digest):
+    if not DIGEST_RE.fullmatch(digest):
         raise ManifestError(f"field '{where}digest' is not a valid digest: {digest!r}", reference)
     size = _require(body, "size", int, reference, where)
     if size < 0:
@@ -459,7 +459,7 @@ def parse_schema1_manifest(
         if not isinstance(layer, dict):
             raise ManifestError(f"field 'fsLayers[{index}]' is not an object", reference)
         digest = _require(layer, "blobSum", str, reference, f"fsLayers[{index}].")
-        if not DIGEST_RE.match(digest):
+        if not DIGEST_RE.fullmatch(digest):
             raise ManifestError(f"field 'fsLayers[{index}].blobSum' is invalid", reference)
         # Schema 1 sizes are unknown; -1 would fail validation, so 0 marks "unknown".
         layers.setdefault(digest, Descriptor(digest=digest, size=0, media_type=""))

@@ -58,7 +58,7 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
     name = request.match_info["path"]
     digest = request.match_info["digest"]
     check_name(name)
-    if not DIGEST_RE.match(digest):
+    if not DIGEST_RE.fullmatch(digest):
         raise RegistryError(
             "DIGEST_INVALID",
             detail={"digest": digest},

@@ -39,7 +39,7 @@ class ContentGuardCheckNeeded(Exception):
 
 def check_name(name: str) -> None:
     """Raise NAME_INVALID unless `name` follows the repository name grammar."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise RegistryError(
             "NAME_INVALID",
             detail={"name": name},

@@ -111,7 +111,8 @@ def _load_reply(name: str, reference: str, accept: AcceptedTypes) -> ManifestRep
     manifest = _find_manifest(served, reference)
     if manifest is None:
         converted = schema1_cache.find_by_digest(name, reference) if is_digest(reference) else None
-        if converted is not None:
+        # The conversion counts only while its source manifest is still served under `name`.
+        if converted is not None and _find_manifest(served, converted[2]) is not None:
             return ManifestReply(converted[0], DOCKER_MANIFEST_V1_SIGNED, converted[1])
         raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
     reply = _choose(manifest, name, reference, accept)
@@ -129,7 +130,7 @@ def _load_reply(name: str, reference: str, accept: AcceptedTypes) -> ManifestRep
 def check_reference(reference: str) -> None:
     """Raise MANIFEST_UNKNOWN for a reference that is neither a valid tag nor a digest."""
     pattern = DIGEST_RE if is_digest(reference) else TAG_RE
-    if not pattern.match(reference):
+    if not pattern.fullmatch(reference):
         raise RegistryError(
             "MANIFEST_UNKNOWN",
             detail={"reference": reference},
@@ -149,7 +150,12 @@ async def get_manifest(request: web.Request) -> web.Response:
     if found is not None:
         reply = ManifestReply(*found)
     else:
-        reply = await load_guarded(request, access, _load_reply, name, reference, accept)
+        try:
+            reply = await load_guarded(request, access, _load_reply, name, reference, accept)
+        except schema1_cache.ConfigNotStored as needed:
+            # Downloaded here on the event loop, so that the ORM thread is not held meanwhile.
+            await schema1_cache.fetch_config(needed)
+            reply = await load_guarded(request, access, _load_reply, name, reference, accept)
     headers = {
         API_VERSION_HEADER: API_VERSION_VALUE,
         CONTENT_DIGEST_HEADER: reply.digest,

@@ -90,7 +90,7 @@ def allowed_path(path: str, allowed: list[str], setting: str) -> Path:
 
 def blob_path(root: Path, digest: str) -> Path:
     """Return `<root>/blobs/<algorithm>/<encoded>` of a digest checked against the grammar."""
-    if not DIGEST_RE.match(digest):
+    if not DIGEST_RE.fullmatch(digest):
         raise OCILayoutError(f"{digest!r} is not a valid digest.")
     algorithm, encoded = digest.split(":", 1)
     if algorithm not in SUPPORTED_DIGEST_ALGORITHMS:

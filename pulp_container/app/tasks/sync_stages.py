@@ -357,9 +357,31 @@ class ContainerFirstStage(Stage):
             if parsed.digest not in known and _readable_config(parsed.config)
         ]
         digests = sorted({parsed.config.digest for parsed in readable})
-        bodies = await asyncio.gather(*(self.upstream.get_image_config(d) for d in digests))
-        parsed_configs = {digest: parse_image_config(body) for digest, body in zip(digests, bodies)}
-        return {parsed.digest: parsed_configs[parsed.config.digest] for parsed in readable}
+        bodies = await asyncio.gather(*(self.read_config(digest) for digest in digests))
+        parsed_configs = {
+            digest: parse_image_config(body)
+            for digest, body in zip(digests, bodies)
+            if body is not None
+        }
+        return {
+            parsed.digest: parsed_configs[parsed.config.digest]
+            for parsed in readable
+            if parsed.config.digest in parsed_configs
+        }
+
+    async def read_config(self, digest: str) -> Optional[bytes]:
+        """GET a config into memory, or return None when the upstream cannot provide it."""
+        try:
+            return await self.upstream.get_image_config(digest)
+        except (UpstreamRequestError, ManifestError) as error:
+            # The config only adds metadata, and a deferred sync does not check layers either.
+            log.warning(
+                "Image config not read, so its manifests get no architecture, OS or labels: "
+                "config=%s error=%s",
+                digest,
+                error,
+            )
+            return None
 
     def blob_content(self, images: list[ParsedManifest]) -> list[DeclarativeContent]:
         """Build one `DeclarativeContent` per distinct blob, leaving out skipped foreign layers."""

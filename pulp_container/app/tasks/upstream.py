@@ -154,7 +154,7 @@ class UpstreamRegistry:
             ManifestError: The body does not match the digest.
         """
         url = self.blob_url(digest)
-        result = await self._request(url, f"config {digest}")
+        result = await self._request(url, "an image config")
         actual = compute_digest(result.data, digest.partition(":")[0])
         if actual != digest:
             raise ManifestError(

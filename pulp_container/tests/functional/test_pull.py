@@ -2,6 +2,10 @@
 
 import hashlib
 import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -327,6 +331,70 @@ def test_schema1_of_on_demand_image(api, images, anonymous):
     payload, _ = verify_schema1(reply.content)
     newest = json.loads(json.loads(payload)["history"][0]["v1Compatibility"])
     assert newest["config"]["Labels"] == {"kind": "on-demand"}
+
+
+def test_schema1_digest_gone_after_promote(api, served, anonymous):
+    """A schema 1 digest is served only while its source manifest is in the served version."""
+    distribution = _distribute(api, "s1promote/app", served)
+    converted = anonymous.get("/v2/s1promote/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
+    schema1_digest = converted.headers["Docker-Content-Digest"]
+    by_digest = f"/v2/s1promote/app/manifests/{schema1_digest}"
+    assert anonymous.get(by_digest, headers={"Accept": SCHEMA1_SIGNED}).status_code == 200
+
+    empty = api.post(REPOSITORIES, {"name": "s1promote-empty"})
+    api.run_task("PATCH", distribution["pulp_href"], {"repository": empty["pulp_href"]})
+    gone = anonymous.get(by_digest, headers={"Accept": SCHEMA1_SIGNED})
+    assert gone.status_code == 404
+    assert gone.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+
+
+def _hang_on(port: int) -> socket.socket:
+    """Listen on `port` and accept connections without ever replying, like a stuck server."""
+    listener = socket.create_server(("127.0.0.1", port), reuse_port=True)
+    accepted = []
+
+    def accept_forever():
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    return listener
+
+
+def test_schema1_with_stuck_remote(api, upstream_registry, anonymous, served):
+    """A stuck remote delays only the conversion that needs it, within a time limit."""
+    upstream = upstream_registry("none")
+    push_image(upstream.client(), "pull/stuck", "1.0", build_image(seeds=("pull-stuck",)))
+    repository = _sync(api, upstream, "pull/stuck", policy="on_demand")
+    _distribute(api, "stuck/app", repository)
+    upstream.stop()
+    listener = _hang_on(upstream.port)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            started = time.monotonic()
+            conversion = pool.submit(
+                anonymous.get, "/v2/stuck/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED}
+            )
+            time.sleep(1)
+            listed = anonymous.get("/v2/team/project/app/tags/list")
+            listed_after = time.monotonic() - started
+            reply = conversion.result(timeout=120)
+            replied_after = time.monotonic() - started
+        again_started = time.monotonic()
+        again = anonymous.get("/v2/stuck/app/manifests/1.0", headers={"Accept": SCHEMA1_SIGNED})
+        again_after = time.monotonic() - again_started
+    finally:
+        listener.close()
+    assert listed.status_code == 200
+    assert listed_after < 10
+    assert reply.status_code == 404
+    assert reply.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    assert replied_after < 60
+    assert again.status_code == 404
+    assert again_after < 5
 
 
 def test_rollback_serves_old_tag(api, images, anonymous):

@@ -237,3 +237,28 @@ def test_config_with_wrong_digest_rejected(monkeypatch):
     monkeypatch.setattr(upstream, "_request", request)
     with pytest.raises(ManifestError, match="corrupt"):
         asyncio.run(upstream.get_image_config(compute_digest(b"{}")))
+
+
+class FailingConfigUpstream(ConfigUpstream):
+    """A ConfigUpstream whose unknown configs fail with 404."""
+
+    async def get_image_config(self, digest):
+        self.requested.append(digest)
+        if digest not in self.bodies:
+            raise UpstreamRequestError(f"http://h/v2/a/blobs/{digest}", "HTTP 404", None, 404)
+        return self.bodies[digest]
+
+
+@pytest.mark.django_db
+def test_missing_config_leaves_metadata_empty():
+    present = b'{"architecture": "arm64"}'
+    images = [
+        _config_image("sha256:" + "1" * 64, present),
+        _config_image("sha256:" + "2" * 64, b'{"architecture": "gone"}'),
+    ]
+    stage = first_stage(200)
+    stage.upstream = FailingConfigUpstream({compute_digest(present): present})
+    configs = asyncio.run(stage.fetch_configs(images, set()))
+    assert len(stage.upstream.requested) == 2
+    assert list(configs) == ["sha256:" + "1" * 64]
+    assert configs["sha256:" + "1" * 64]["architecture"] == "arm64"
