@@ -96,9 +96,16 @@ class PulpAPI:
         raise AssertionError(f"task {task_href} did not end within {timeout} s")
 
     def run_task(self, method: str, path: str, json=None) -> dict:
-        """Call an endpoint that returns 202 with a task, and wait for the task."""
+        """
+        Call an endpoint that returns 202 with a task, and wait for the task.
+
+        An update that changes nothing returns 200 and the object without a task, and then
+        that object is returned.
+        """
         response = self.session.request(method, self.url(path), json=json or {})
         body = self._checked(response)
+        if response.status_code == 200 and "task" not in body:
+            return body
         return self.wait_task(body["task"])
 
     def created(self, task: dict) -> str:
