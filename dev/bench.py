@@ -134,6 +134,42 @@ def idle_worker_rss_mib() -> float:
     return round(sampler.peak_mib, 1)
 
 
+def pulpcore_only_worker_rss_mib(stack: RunningStack) -> float:
+    """
+    Return the RSS of an idle task worker of pulpcore alone, without this plugin.
+
+    The worker runs from a virtual environment with only pulpcore installed (created once
+    under the state folder) and the stack's settings. It must run while no task is
+    dispatched, because it cannot run container tasks.
+    """
+    from importlib.metadata import version
+
+    venv = STATE_DIR / "pulpcore-only"
+    worker = venv / "bin" / "pulpcore-worker"
+    if not worker.exists():
+        log("Installing pulpcore alone for the idle worker figure (first run only)")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "pip"), "install", "--quiet", f"pulpcore=={version('pulpcore')}"]
+        installed = subprocess.run(pip, capture_output=True, text=True)
+        if installed.returncode != 0:
+            raise RuntimeError(f"Installing pulpcore alone failed:\n{installed.stderr}")
+    process = subprocess.Popen(
+        [str(worker)],
+        env=stack.config.environment(),
+        cwd=STATE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(8)
+        with bench_tools.RSSSampler("pulpcore-only/bin/pulpcore-worker", str(STATE_DIR)) as sampler:
+            time.sleep(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return round(sampler.peak_mib, 1)
+
+
 def measure_sync(api: PulpAPI, upstream: UpstreamRegistry, name: str, policy: str) -> dict:
     remote = api.post(
         "/pulp/api/v3/remotes/container/container/",
@@ -327,6 +363,7 @@ def main() -> int:
         api = PulpAPI(stack.api_url, "admin", stack.admin_password)
         results = {"machine": machine_facts(upstream)}
         results["idle_worker_rss_mib"] = idle_worker_rss_mib()
+        results["pulpcore_only_worker_rss_mib"] = pulpcore_only_worker_rss_mib(stack)
         results["sync_small"] = measure_sync(api, upstream, SMALL[0], "on_demand")
         results["sync_large"] = measure_sync(api, upstream, LARGE[0], "on_demand")
         results["pull"] = measure_pulls(stack, upstream)

@@ -128,7 +128,9 @@ def render(results: dict, notes: str = "") -> str:
         "Wall time runs from the sync POST to task completion, polled every 50 ms by a client",
         "signed in with a session cookie (a basic-auth request spends about 0.3 s in Django's",
         "password hasher). Upstream requests are counted from the upstream's access log.",
-        f"A task worker with no task running has an RSS of {results['idle_worker_rss_mib']} MiB.",
+        f"A task worker with no task running has an RSS of {results['idle_worker_rss_mib']} MiB;",
+        "a worker of pulpcore alone (without this plugin, in its own virtual environment, with",
+        f"the same settings) has {results['pulpcore_only_worker_rss_mib']} MiB.",
         "",
         "| run | wall s | task s | worker peak RSS MiB | tags/list | manifest GET | "
         "manifest HEAD | blob GET |",
