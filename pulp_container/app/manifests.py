@@ -41,6 +41,9 @@ from pulp_container.constants import (
 
 DIGEST_RE = re.compile(rf"^{DIGEST_PATTERN}$")
 SUPPORTED_DIGEST_ALGORITHMS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+# Encoded lengths of the algorithms that the OCI image spec registers, in lowercase hex.
+REGISTERED_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+HEX_RE = re.compile(r"[a-f0-9]+")
 # Content types that say nothing about the manifest kind, so the body shape decides.
 GENERIC_CONTENT_TYPES = ("", "application/json", "text/plain", "application/octet-stream")
 
@@ -166,6 +169,19 @@ class ParsedManifest:
         return sum(blob.size for blob in self.blobs)
 
 
+def is_valid_digest(digest: str) -> bool:
+    """
+    Tell whether `digest` follows the digest grammar of the OCI image spec.
+
+    sha256 and sha512 digests must also have the lowercase hex length that the spec fixes.
+    """
+    if not DIGEST_RE.fullmatch(digest):
+        return False
+    algorithm, _, encoded = digest.partition(":")
+    length = REGISTERED_DIGEST_LENGTHS.get(algorithm)
+    return length is None or (len(encoded) == length and HEX_RE.fullmatch(encoded) is not None)
+
+
 def compute_digest(data: bytes, algorithm: str = "sha256") -> str:
     """Return the `<algorithm>:<hex>` digest of `data`."""
     try:
@@ -201,8 +217,14 @@ def parse_manifest(
     if len(data) > MANIFEST_MAX_SIZE:
         raise ManifestError(f"the body is {len(data)} bytes, over {MANIFEST_MAX_SIZE}", reference)
     try:
-        body = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"the body is not UTF-8 ({exc}); encode it as UTF-8", reference
+        ) from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ManifestError(f"the body is not valid JSON ({exc})", reference) from None
     if not isinstance(body, dict):
         raise ManifestError("the body is not a JSON object", reference)
@@ -295,7 +317,7 @@ def parse_descriptor(body: Any, reference: Optional[str], where: str) -> Descrip
     if not isinstance(body, dict):
         raise ManifestError(f"field '{where.rstrip('.')}' is not an object", reference)
     digest = _require(body, "digest", str, reference, where)
-    if not DIGEST_RE.fullmatch(digest):
+    if not is_valid_digest(digest):
         raise ManifestError(f"field '{where}digest' is not a valid digest: {digest!r}", reference)
     size = _require(body, "size", int, reference, where)
     if size < 0:

@@ -47,6 +47,8 @@ def parse_scope(text: str) -> Scope:
         raise ValueError(
             f"Invalid scope {text!r}: expected 'type:name:actions', e.g. 'repository:team/app:pull'"
         )
+    if not name.isprintable() or not name.isascii():
+        raise ValueError(f"Invalid scope {text!r}: the name must be printable ASCII")
     return Scope(resource_type, name, frozenset(a for a in actions.split(",") if a))
 
 

@@ -77,14 +77,18 @@ def get_upload(name: str, upload_id: uuid.UUID) -> ContainerUpload:
 
 
 def record_chunk(upload: ContainerUpload, received: int) -> None:
-    """Add `received` bytes to the recorded size of an upload session."""
+    """Add `received` bytes to the recorded size of an upload session, and mark it as active."""
     upload.size += received
-    ContainerUpload.objects.filter(pk=upload.pk).update(size=upload.size)
+    # update() skips the model's automatic timestamp, and stale-session cleanup reads it.
+    ContainerUpload.objects.filter(pk=upload.pk).update(
+        size=upload.size, pulp_last_updated=timezone.now()
+    )
 
 
 def cancel_upload(upload: ContainerUpload) -> None:
-    """Delete an upload session and its file."""
-    upload.delete()
+    """Delete an upload session and its file; a session already cancelled is left as it is."""
+    if upload.pk is not None:
+        upload.delete()
     remove_file(upload.file_path)
 
 

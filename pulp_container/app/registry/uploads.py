@@ -18,7 +18,7 @@ from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL, PUSH
 from pulp_container.app.models import ContainerUpload
 from pulp_container.app.registry.errors import RegistryError
-from pulp_container.app.registry.push_references import check_name, parse_digest
+from pulp_container.app.registry.push_references import NAME_RE, check_name, parse_digest
 from pulp_container.app.registry.push_repositories import (
     find_mountable_blob,
     get_or_create_push_repository,
@@ -115,6 +115,9 @@ async def _mount(
 ) -> web.Response | None:
     """Mount `digest` from `source` into `name`; return None to fall back to an upload."""
     if not source:
+        return None
+    if not NAME_RE.fullmatch(source):
+        log.info("Mount source is not a repository name, starting an upload: from=%r", source)
         return None
     try:
         await authorize(request, source, {PULL})

@@ -136,6 +136,20 @@ def test_monolithic_post(push_client, unique_name):
     assert reply.headers["Docker-Content-Digest"] == digest
 
 
+def test_monolithic_post_digest_mismatch(push_client, unique_name, api):
+    name = unique_name("monomismatch")
+    wrong = sha256_digest(b"q")
+    reply = push_client.post(
+        f"/v2/{name}/blobs/uploads/?digest={wrong}",
+        data=b"zzz",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert reply.status_code == 400
+    assert error_codes(reply) == ["DIGEST_INVALID"]
+    assert reply.json()["errors"][0]["detail"]["actual"] == sha256_digest(b"zzz")
+    assert api.get("/pulp/api/v3/content/container/blobs/", digest=wrong)["count"] == 0
+
+
 def test_monolithic_put(push_client, unique_name):
     name = unique_name("monoput")
     data = b"monolithic put"
@@ -406,6 +420,14 @@ def test_mount_unknown_blob_starts_upload(push_client, unique_name):
     reply = push_client.post(f"/v2/{target}/blobs/uploads/?mount={missing}&from={source}")
     assert reply.status_code == 202
     assert reply.headers["Range"] == "0-0"
+    assert reply.headers["Location"].startswith(f"/v2/{target}/blobs/uploads/")
+
+
+def test_mount_from_invalid_name_starts_upload(push_client, unique_name):
+    target = unique_name("target")
+    digest = sha256_digest(b"never pushed")
+    reply = push_client.post(f"/v2/{target}/blobs/uploads/?mount={digest}&from=bad%00name")
+    assert reply.status_code == 202
     assert reply.headers["Location"].startswith(f"/v2/{target}/blobs/uploads/")
 
 

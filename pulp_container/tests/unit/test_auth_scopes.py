@@ -20,7 +20,17 @@ def test_scope_catalog():
     assert parse_scope("registry:catalog:*") == Scope("registry", "catalog", frozenset({"*"}))
 
 
-@pytest.mark.parametrize("text", ["repository", "repository:app", ":app:pull", "repository::pull"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "repository",
+        "repository:app",
+        ":app:pull",
+        "repository::pull",
+        "repository:a\x00b:pull",
+        "repository:caf\u00e9:pull",
+    ],
+)
 def test_scope_invalid(text):
     with pytest.raises(ValueError, match="Invalid scope"):
         parse_scope(text)

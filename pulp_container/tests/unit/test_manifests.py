@@ -116,6 +116,14 @@ def test_unknown_media_type_rejected():
     "data,fragment",
     [
         (b"{not json", "not valid JSON"),
+        (json.dumps(image_body()).encode("utf-16"), "not UTF-8"),
+        (b"\xef\xbb\xbf" + encode(image_body()), "not valid JSON"),
+        (
+            encode(
+                image_body(layers=[{"mediaType": "x", "size": 1, "digest": "sha256:" + "B" * 64}])
+            ),
+            "layers[0].digest",
+        ),
         (b"[1, 2]", "not a JSON object"),
         (encode({**image_body(), "schemaVersion": 3}), "schemaVersion"),
         (encode({**image_body(), "config": {"size": 1, "digest": DIGEST_A}}), "config.mediaType"),
