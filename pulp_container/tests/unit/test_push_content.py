@@ -1,9 +1,11 @@
 """Push repositories, finished uploads and manifest pushes against the database."""
 
+import datetime
 import hashlib
 import json
 
 import pytest
+from django.utils import timezone
 
 from pulp_container.app.manifests import parse_manifest
 from pulp_container.app.models import (
@@ -32,6 +34,7 @@ from pulp_container.app.registry.upload_sessions import (
     create_upload,
     finish_upload,
     get_upload,
+    record_chunk,
     record_mounted_blob,
 )
 from pulp_container.constants import DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST_V2
@@ -240,3 +243,14 @@ def test_delete_pending_blob():
     with pytest.raises(RegistryError) as raised:
         delete_blob(repository, blob.digest)
     assert raised.value.code == "BLOB_UNKNOWN"
+
+
+def test_chunk_marks_session_active():
+    repository = get_or_create_push_repository("chunks")
+    upload = create_upload(repository, "chunks")
+    long_ago = timezone.now() - datetime.timedelta(days=2)
+    ContainerUpload.objects.filter(pk=upload.pk).update(pulp_last_updated=long_ago)
+    record_chunk(upload, 10)
+    stored = ContainerUpload.objects.get(pk=upload.pk)
+    assert stored.size == 10
+    assert stored.pulp_last_updated > long_ago + datetime.timedelta(days=1)
