@@ -14,28 +14,46 @@ All functions are synchronous and run queries; async handlers call them through
 `sync_to_async`.
 """
 
+import itertools
 import logging
+import random
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Optional
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from pulpcore.app.models import (  # noqa: TID251 (the plugin API does not export the counts)
     RepositoryVersionContentDetails,
 )
-from pulpcore.plugin.models import Content, Repository, RepositoryContent, RepositoryVersion
+from pulpcore.plugin.constants import TASK_STATES
+from pulpcore.plugin.models import (
+    Content,
+    Repository,
+    RepositoryContent,
+    RepositoryVersion,
+    Task,
+)
+from pulpcore.plugin.util import get_prn
 
 from pulp_container.app.models import Blob, ContainerPushRepository, ContainerUpload, Tag
+from pulp_container.app.registry.errors import RegistryError
 
 log = logging.getLogger(__name__)
 
 ADDED = RepositoryVersionContentDetails.ADDED
 PRESENT = RepositoryVersionContentDetails.PRESENT
 REMOVED = RepositoryVersionContentDetails.REMOVED
+# Attempts of a push whose version clashes with a pulpcore task's (deadlock, same number).
+CONFLICT_ATTEMPTS = 5
+# How long a push waits for a running task that is building a version of its repository.
+TASK_WAIT_SECONDS = 60
+TASK_POLL_SECONDS = 0.2
 
 
 def _latest_version(repository_pk) -> Optional[RepositoryVersion]:
@@ -178,31 +196,77 @@ def change_content(
     are deleted, because the version now has the blobs. Nothing is written when the content
     would not change.
 
+    A pulpcore task (e.g. a REST API `tag` or `remove`) that changes the same repository does
+    not take that row lock. While such a task builds its version, the push waits for it, and
+    a deadlock or version-number conflict with it is retried.
+
     Returns:
         The new version, or None when nothing changed.
     """
-    # NOTE: pulpcore tasks that modify this repository (e.g. a REST API remove) reserve it
-    # in the tasking system, which does not see this row lock, so such a task racing with a
-    # push may fail on the version number; the push itself cannot lose content.
+    # NOTE: pulpcore numbers a task's version from the repository row it loaded when the task
+    # started, so a task that overlaps a push may still fail on the version number; its
+    # content is then not applied and the task can be run again.
     added_all = {content.pk: content for content in add}
-    with transaction.atomic():
-        repository = Repository.objects.select_for_update().get(pk=repository_pk)
-        previous = _latest_version(repository_pk)
-        if previous is None or not previous.complete:
-            # A crashed task left an incomplete version: pulpcore's path deletes it first.
-            return _change_content_with_pulpcore(repository, added_all, remove)
-        current = set(previous.content_ids)
-        added = {pk: content for pk, content in added_all.items() if pk not in current}
-        removed = _replaced_tags(previous, added) if added else {}
-        if remove is not None:
-            removed.update(
-                remove.filter(pk__in=previous.content_ids_subquery()).values_list("pk", "pulp_type")
+    deadline = time.monotonic() + TASK_WAIT_SECONDS
+    for attempt in itertools.count(1):
+        try:
+            with transaction.atomic():
+                return _change_content_once(repository_pk, added_all, remove)
+        except _TaskBuildingVersion as building:
+            # The rollback released the row lock, which the task needs to finish its version.
+            if time.monotonic() > deadline:
+                raise RegistryError(
+                    "UNKNOWN",
+                    detail={"repository": building.name},
+                    message=f"a task has been changing this repository for over "
+                    f"{TASK_WAIT_SECONDS} s; retry the push when it has finished",
+                    status=503,
+                ) from None
+            time.sleep(TASK_POLL_SECONDS)
+        except (IntegrityError, OperationalError) as error:
+            if attempt >= CONFLICT_ATTEMPTS or not _is_version_conflict(error):
+                raise
+            log.info(
+                "Push version conflicted with a concurrent change, retrying: repository=%s "
+                "attempt=%s error=%s",
+                repository_pk,
+                attempt,
+                error,
             )
-        _delete_pending_uploads(repository_pk, _blob_pks(added_all))
-        if not added and not removed:
-            return None
-        version = _write_version(repository, previous, added, removed)
-        _finish(repository, version)
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+
+
+class _TaskBuildingVersion(Exception):
+    """Raised inside the transaction when a running task is building a version."""
+
+    def __init__(self, name: str):
+        super().__init__(f"a task is building a version of repository {name}")
+        self.name = name
+
+
+def _change_content_once(
+    repository_pk, added_all: dict, remove: Optional[QuerySet]
+) -> Optional[RepositoryVersion]:
+    """Run one attempt of `change_content`; the caller holds a transaction."""
+    repository = Repository.objects.select_for_update().get(pk=repository_pk)
+    previous = _latest_version(repository_pk)
+    if previous is not None and not previous.complete and _task_running(repository):
+        raise _TaskBuildingVersion(repository.name)
+    if previous is None or not previous.complete:
+        # A crashed task left an incomplete version: pulpcore's path deletes it first.
+        return _change_content_with_pulpcore(repository, added_all, remove)
+    current = set(previous.content_ids)
+    added = {pk: content for pk, content in added_all.items() if pk not in current}
+    removed = _replaced_tags(previous, added) if added else {}
+    if remove is not None:
+        removed.update(
+            remove.filter(pk__in=previous.content_ids_subquery()).values_list("pk", "pulp_type")
+        )
+    _delete_pending_uploads(repository_pk, _blob_pks(added_all))
+    if not added and not removed:
+        return None
+    version = _write_version(repository, previous, added, removed)
+    _finish(repository, version)
     log.info(
         "Push created repository version: repository=%s version=%s added=%s removed=%s",
         repository.name,
@@ -211,6 +275,25 @@ def change_content(
         len(removed),
     )
     return version
+
+
+def _task_running(repository: Repository) -> bool:
+    """Tell whether a running pulpcore task has reserved the repository."""
+    prn = get_prn(repository.cast())
+    return Task.objects.filter(
+        state=TASK_STATES.RUNNING, reserved_resources_record__contains=[prn]
+    ).exists()
+
+
+def _is_version_conflict(error: Exception) -> bool:
+    """Tell whether a database error is a deadlock or a clash of version numbers."""
+    cause = error.__cause__
+    if isinstance(cause, psycopg.errors.DeadlockDetected):
+        return True
+    return (
+        isinstance(cause, psycopg.errors.UniqueViolation)
+        and cause.diag.table_name == RepositoryVersion._meta.db_table
+    )
 
 
 def _change_content_with_pulpcore(

@@ -6,24 +6,26 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pulpcore.app.models import RepositoryVersionContentDetails  # noqa: TID251 (no export)
-from pulpcore.plugin.models import RepositoryContent
-from pulpcore.plugin.util import get_objects_for_user
+from pulpcore.plugin.constants import TASK_STATES
+from pulpcore.plugin.models import RepositoryContent, RepositoryVersion, Task
+from pulpcore.plugin.util import get_objects_for_user, get_prn
 
 from pulp_container.app import access_policies
 from pulp_container.app.manifests import parse_manifest
 from pulp_container.app.models import (
+    Blob,
     ContainerDistribution,
     ContainerNamespace,
     ContainerPushRepository,
     ContainerUpload,
     Tag,
 )
-from pulp_container.app.registry import upload_cleanup
+from pulp_container.app.registry import push_versions, upload_cleanup
 from pulp_container.app.registry.errors import RegistryError
 from pulp_container.app.registry.push_content import delete_manifest, store_manifest
 from pulp_container.app.registry.push_repositories import (
@@ -259,3 +261,49 @@ def test_cleanup_runs_on_session_start(settings, monkeypatch):
     create_upload(repository, "opportunistic")
     assert not ContainerUpload.objects.filter(pk=old.pk).exists()
     assert not os.path.exists(old.file_path)
+
+
+def _running_task_building_version(repository):
+    """Leave an incomplete version and a running task that reserves the repository."""
+    RepositoryVersion.objects.create(
+        repository=repository, number=repository.next_version, complete=False
+    )
+    Task.objects.create(
+        name="unit-test-task",
+        state=TASK_STATES.RUNNING,
+        reserved_resources_record=[get_prn(repository)],
+    )
+
+
+def test_push_waits_for_running_task(monkeypatch):
+    repository = get_or_create_push_repository("waits")
+    _running_task_building_version(repository)
+    monkeypatch.setattr(push_versions, "TASK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(push_versions, "TASK_POLL_SECONDS", 0.1)
+    blob = Blob.objects.create(digest="sha256:" + "c" * 64)
+    with pytest.raises(RegistryError) as raised:
+        push_versions.change_content(repository.pk, add=[blob])
+    assert raised.value.status == 503
+    assert "retry the push" in raised.value.message
+    assert RepositoryVersion.objects.filter(repository=repository, complete=False).count() == 1
+
+
+def test_crashed_task_version_replaced():
+    repository = get_or_create_push_repository("crashed")
+    RepositoryVersion.objects.create(
+        repository=repository, number=repository.next_version, complete=False
+    )
+    blob = Blob.objects.create(digest="sha256:" + "d" * 64)
+    version = push_versions.change_content(repository.pk, add=[blob])
+    assert version.complete
+    assert not RepositoryVersion.objects.filter(repository=repository, complete=False).exists()
+
+
+def test_version_number_clash_is_a_conflict():
+    repository = get_or_create_push_repository("clash")
+    with pytest.raises(IntegrityError) as raised:
+        with transaction.atomic():
+            RepositoryVersion.objects.create(repository=repository, number=0, complete=True)
+    assert push_versions._is_version_conflict(raised.value)
+    other = IntegrityError("other")
+    assert not push_versions._is_version_conflict(other)
