@@ -250,9 +250,11 @@ def delete_blob(repository: ContainerPushRepository, digest: str) -> None:
     Remove a blob from the repository and forget that it was pushed there.
 
     Raises:
-        RegistryError: BLOB_UNKNOWN when the blob is neither in nor pushed to the repository.
+        RegistryError: BLOB_UNKNOWN when the blob is neither in nor pushed to the repository,
+            and UNSUPPORTED (409 Conflict) when a manifest of the version uses it.
     """
-    blobs = Blob.objects.filter(digest=digest, pk__in=latest_content(repository))
+    content = latest_content(repository)
+    blobs = Blob.objects.filter(digest=digest, pk__in=content)
     pending = ContainerUpload.objects.filter(repository=repository, blob__digest=digest)
     in_version = blobs.exists()
     if not in_version and not pending.exists():
@@ -260,6 +262,19 @@ def delete_blob(repository: ContainerPushRepository, digest: str) -> None:
             "BLOB_UNKNOWN",
             detail={"digest": digest},
             message="The repository has no blob with this digest",
+        )
+    users = list(
+        Manifest.objects.filter(pk__in=content, blobs__digest=digest).values_list(
+            "digest", flat=True
+        )[:10]
+    )
+    if users:
+        # Removing it would leave those manifests unpullable, so delete them first.
+        raise RegistryError(
+            "UNSUPPORTED",
+            detail={"digest": digest, "manifests": users},
+            message="A manifest of this repository uses the blob; delete those manifests first",
+            status=409,
         )
     pending.delete()
     if in_version:

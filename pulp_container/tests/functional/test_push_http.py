@@ -458,6 +458,18 @@ def test_delete_tag_manifest_blob(push_client, unique_name, api):
     assert error_codes(missing) == ["BLOB_UNKNOWN"]
 
 
+def test_delete_blob_of_tagged_image_refused(push_client, unique_name):
+    name = unique_name("blobinuse")
+    image = build_image(seeds=("blob-in-use",))
+    push_image(push_client, name, "1", image)
+    layer = image.blobs[-1].digest
+    reply = push_client.delete(f"/v2/{name}/blobs/{layer}")
+    assert reply.status_code == 409
+    assert error_codes(reply) == ["UNSUPPORTED"]
+    assert reply.json()["errors"][0]["detail"]["manifests"] == [image.digest]
+    assert push_client.head(f"/v2/{name}/blobs/{layer}").status_code == 200
+
+
 def test_anonymous_push_unauthorized(stack, unique_name):
     anonymous = RegistryClient(stack.content_origin)
     reply = anonymous.post(f"/v2/{unique_name('anon')}/blobs/uploads/")
