@@ -9,7 +9,16 @@ Add a route by adding one line to ROUTES.
 from aiohttp import web
 
 from pulp_container.app.auth.server import token_view
-from pulp_container.app.registry import base, blobs, catalog, manifests, push, tags, uploads
+from pulp_container.app.registry import (
+    base,
+    blobs,
+    catalog,
+    manifests,
+    push,
+    referrers,
+    tags,
+    uploads,
+)
 
 NAME = "{path:.+?}"
 
@@ -23,6 +32,7 @@ ROUTES = [
     ("GET", f"/v2/{NAME}/tags/list", tags.list_tags),
     ("GET", f"/v2/{NAME}/manifests/{{reference}}", manifests.get_manifest),
     ("GET", f"/v2/{NAME}/blobs/{{digest}}", blobs.get_blob),
+    ("GET", f"/v2/{NAME}/referrers/{{digest}}", referrers.list_referrers),
     ("POST", f"/v2/{NAME}/blobs/uploads/", uploads.start_upload),
     ("POST", f"/v2/{NAME}/blobs/uploads", uploads.start_upload),
     ("GET", f"/v2/{NAME}/blobs/uploads/{{uuid}}", uploads.get_upload_status),

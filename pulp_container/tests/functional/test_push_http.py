@@ -9,6 +9,7 @@ import pytest
 
 from pulp_container.tests.functional.images import (
     DOCKER_MANIFEST,
+    OCI_INDEX,
     OCI_MANIFEST,
     build_artifact,
     build_image,
@@ -286,6 +287,31 @@ def test_push_subject_header(push_client, unique_name):
     )
     assert reply.status_code == 201, reply.text
     assert reply.headers["OCI-Subject"] == image.digest
+
+    referrers = push_client.get(f"/v2/{name}/referrers/{image.digest}")
+    assert referrers.status_code == 200
+    assert referrers.headers["Content-Type"] == OCI_INDEX
+    index = referrers.json()
+    assert index["mediaType"] == OCI_INDEX
+    assert index["manifests"] == [
+        {
+            "mediaType": OCI_MANIFEST,
+            "digest": artifact.digest,
+            "size": len(artifact.manifest_bytes),
+            "artifactType": "application/vnd.example.sbom.v1+json",
+        }
+    ]
+    other_type = push_client.get(
+        f"/v2/{name}/referrers/{image.digest}", params={"artifactType": "application/x-other"}
+    )
+    assert other_type.json()["manifests"] == []
+    assert other_type.headers["OCI-Filters-Applied"] == "artifactType"
+    unknown = push_client.get(f"/v2/{name}/referrers/{sha256_digest(b'no such subject')}")
+    assert unknown.status_code == 200
+    assert unknown.json()["manifests"] == []
+    invalid = push_client.get(f"/v2/{name}/referrers/sha256:XYZ")
+    assert invalid.status_code == 400
+    assert error_codes(invalid) == ["DIGEST_INVALID"]
 
 
 def test_tag_moves(push_client, unique_name, api):
