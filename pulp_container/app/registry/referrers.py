@@ -56,9 +56,9 @@ async def list_referrers(request: web.Request) -> web.Response:
     access = await authorize(request, name, {PULL})
     descriptors = await load_guarded(request, access, _load_referrers, name, digest)
     headers = {API_VERSION_HEADER: API_VERSION_VALUE}
-    wanted = request.query.get("artifactType")
-    if wanted:
-        descriptors = [entry for entry in descriptors if entry.get("artifactType") == wanted]
+    artifact_type = request.query.get("artifactType")
+    if artifact_type:
+        descriptors = [entry for entry in descriptors if entry.get("artifactType") == artifact_type]
         headers[FILTERS_APPLIED_HEADER] = "artifactType"
     index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
     headers["Content-Type"] = OCI_INDEX
