@@ -43,6 +43,18 @@ def _find_blob(name: str, digest: str) -> BlobSource:
     )
     if content_artifact is not None:
         return BlobSource(content_artifact=content_artifact)
+    repository_id = served.distribution.repository_id
+    if repository_id is not None:
+        # A blob pushed to the repository is pullable at the upload's Location before a
+        # manifest that uses it makes it part of a version.
+        pushed = Blob.objects.filter(digest=digest, uploads__repository_id=repository_id)
+        content_artifact = (
+            ContentArtifact.objects.filter(content_id__in=pushed.values_list("pk", flat=True))
+            .select_related("artifact")
+            .first()
+        )
+        if content_artifact is not None:
+            return BlobSource(content_artifact=content_artifact)
     # The OCI distribution spec lets clients fetch a manifest through the blobs endpoint.
     manifest = served.content(Manifest.objects).filter(digest=digest).only("data").first()
     if manifest is not None:

@@ -135,6 +135,9 @@ def test_monolithic_post(push_client, unique_name):
     )
     assert reply.status_code == 201, reply.text
     assert reply.headers["Docker-Content-Digest"] == digest
+    pulled = push_client.get(reply.headers["Location"])
+    assert pulled.status_code == 200
+    assert pulled.content == data
 
 
 def test_monolithic_post_digest_mismatch(push_client, unique_name, api):
