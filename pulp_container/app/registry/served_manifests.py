@@ -137,7 +137,7 @@ async def find_reply(name: str, reference: str, accept: AcceptedTypes) -> tuple 
             cache.put(key, reply)
     except psycopg.Error as error:
         log.warning(
-            "Registry fast lookup failed, using the general path: name=%s reference=%s " "error=%s",
+            "Registry fast lookup failed, using the general path: name=%s reference=%s error=%s",
             name,
             reference,
             error,
