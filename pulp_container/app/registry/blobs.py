@@ -19,7 +19,7 @@ from pulp_container.app.auth.scopes import PULL
 from pulp_container.app.models import Blob, Manifest
 from pulp_container.app.registry.errors import RegistryError
 from pulp_container.app.registry.guards import load_guarded
-from pulp_container.app.registry.lookup import DIGEST_RE, check_name, get_served_version
+from pulp_container.app.registry.lookup import check_digest, check_name, get_served_version
 from pulp_container.app.registry.ranges import serve_bytes
 from pulp_container.app.schema1 import EMPTY_LAYER_BYTES, EMPTY_LAYER_DIGEST
 from pulp_container.constants import API_VERSION_HEADER, API_VERSION_VALUE, CONTENT_DIGEST_HEADER
@@ -70,12 +70,7 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
     name = request.match_info["path"]
     digest = request.match_info["digest"]
     check_name(name)
-    if not DIGEST_RE.fullmatch(digest):
-        raise RegistryError(
-            "DIGEST_INVALID",
-            detail={"digest": digest},
-            message="invalid digest: expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>",
-        )
+    check_digest(digest)
     access = await authorize(request, name, {PULL})
     source = await load_guarded(request, access, _find_blob, name, digest)
     headers = {

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from pulpcore.plugin.models import RepositoryVersion
 
+from pulp_container.app.manifests import is_valid_digest
 from pulp_container.app.models import ContainerDistribution
 from pulp_container.app.registry.errors import RegistryError
 from pulp_container.constants import DIGEST_PATTERN, NAME_PATTERN, TAG_PATTERN
@@ -44,6 +45,16 @@ def check_name(name: str) -> None:
             "NAME_INVALID",
             detail={"name": name},
             message="invalid repository name: use lowercase path components joined by '/'",
+        )
+
+
+def check_digest(digest: str) -> None:
+    """Raise DIGEST_INVALID unless `digest` follows the digest grammar of the OCI spec."""
+    if not is_valid_digest(digest):
+        raise RegistryError(
+            "DIGEST_INVALID",
+            detail={"digest": digest},
+            message="invalid digest: expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>",
         )
 
 

@@ -12,11 +12,9 @@ from aiohttp import web
 
 from pulp_container.app.auth.access import authorize
 from pulp_container.app.auth.scopes import PULL
-from pulp_container.app.manifests import is_valid_digest
 from pulp_container.app.models import Manifest
-from pulp_container.app.registry.errors import RegistryError
 from pulp_container.app.registry.guards import load_guarded
-from pulp_container.app.registry.lookup import check_name, get_served_version
+from pulp_container.app.registry.lookup import check_digest, check_name, get_served_version
 from pulp_container.constants import API_VERSION_HEADER, API_VERSION_VALUE, OCI_INDEX
 
 FILTERS_APPLIED_HEADER = "OCI-Filters-Applied"
@@ -47,12 +45,7 @@ async def list_referrers(request: web.Request) -> web.Response:
     name = request.match_info["path"]
     digest = request.match_info["digest"]
     check_name(name)
-    if not is_valid_digest(digest):
-        raise RegistryError(
-            "DIGEST_INVALID",
-            detail={"digest": digest},
-            message="invalid digest: expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>",
-        )
+    check_digest(digest)
     access = await authorize(request, name, {PULL})
     descriptors = await load_guarded(request, access, _load_referrers, name, digest)
     headers = {API_VERSION_HEADER: API_VERSION_VALUE}
