@@ -10,6 +10,7 @@ level's rows reference the saved rows of the level below.
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any, Optional, TypeVar, Union
@@ -33,7 +34,7 @@ from pulp_container.app.manifests import (
 )
 from pulp_container.app.models import Blob, Manifest, Tag
 from pulp_container.app.tasks.upstream import TagFilter, UpstreamRegistry
-from pulp_container.constants import IMAGE_CONFIG_MEDIA_TYPES, MANIFEST_TYPE_LIST
+from pulp_container.constants import IMAGE_CONFIG_MEDIA_TYPES, MANIFEST_TYPE_LIST, TAG_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ MAX_BATCHES_IN_FLIGHT = 3
 MAX_LIST_DEPTH = 4
 # Blobs larger than this are never read as an image config.
 MAX_CONFIG_SIZE = 4 * 1024 * 1024
+
+TAG_RE = re.compile(TAG_PATTERN)
 
 # `head_tag` result for a tag whose HEAD returns 404.
 MISSING = object()
@@ -139,9 +142,12 @@ class ContainerFirstStage(Stage):
         async with SyncProgress() as progress:
             self.progress = progress
             pending: set[asyncio.Task] = set()
+            listed: set[str] = set()
             try:
                 async for page in self.upstream.list_tags():
-                    names = [name for name in page if self.tag_filter(name)]
+                    names = [
+                        name for name in self.valid_new_tags(page, listed) if self.tag_filter(name)
+                    ]
                     await progress.tags.aincrease_by(len(names))
                     for batch in chunked(names, TAG_BATCH_SIZE):
                         while len(pending) >= MAX_BATCHES_IN_FLIGHT:
@@ -153,6 +159,30 @@ class ContainerFirstStage(Stage):
                 for task in pending:
                     task.cancel()
         log.info("Tag listing finished: remote=%s tags=%s", self.remote.name, progress.tags.done)
+
+    def valid_new_tags(self, page: list[str], listed: set[str]) -> list[str]:
+        """
+        Return the names of a tag list page that are valid tags and not listed before.
+
+        A name outside the tag grammar (e.g. `../other/manifests/x`) would change the request
+        path, so it is skipped with a warning, like a repeated name.
+        """
+        names = []
+        invalid = []
+        for name in page:
+            if not TAG_RE.fullmatch(name):
+                invalid.append(name)
+            elif name not in listed:
+                listed.add(name)
+                names.append(name)
+        if invalid:
+            log.warning(
+                "Skipping tags with invalid names: remote=%s count=%s first=%r",
+                self.remote.name,
+                len(invalid),
+                invalid[0][:200],
+            )
+        return names
 
     async def sync_tags(self, names: list[str]) -> None:
         """Emit the content of one batch of tags, skipping tags whose digest is unchanged."""

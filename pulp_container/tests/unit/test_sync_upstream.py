@@ -262,3 +262,13 @@ def test_missing_config_leaves_metadata_empty():
     assert len(stage.upstream.requested) == 2
     assert list(configs) == ["sha256:" + "1" * 64]
     assert configs["sha256:" + "1" * 64]["architecture"] == "arm64"
+
+
+@pytest.mark.django_db
+def test_invalid_and_repeated_tags_skipped():
+    stage = first_stage(200)
+    stage.remote.name = "unit"
+    listed = set()
+    page = ["1.0", "../../other/manifests/x", "sha256:" + "a" * 64, "-dash", "1.0", "L" * 129]
+    assert stage.valid_new_tags(page, listed) == ["1.0"]
+    assert stage.valid_new_tags(["1.0", "2.0"], listed) == ["2.0"]
