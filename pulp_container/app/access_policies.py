@@ -151,7 +151,13 @@ REPOSITORY_ACCESS_POLICY = {
             _REPOSITORY_VIEW,
             _REMOTE_PARAM_VIEW,
         ),
-        _allow(["add", "remove", "modify", "tag", "untag"], _REPOSITORY_MODIFY, _REPOSITORY_VIEW),
+        _allow(
+            ["add", "remove", "modify"],
+            _REPOSITORY_MODIFY,
+            _REPOSITORY_VIEW,
+            "has_base_version_param_perms",
+        ),
+        _allow(["tag", "untag"], _REPOSITORY_MODIFY, _REPOSITORY_VIEW),
         _allow(
             ["copy_tags", "copy_manifests"],
             _REPOSITORY_MODIFY,

@@ -158,6 +158,20 @@ def has_source_repository_param_perms(request, view, action) -> bool:
     Returns True when the body names neither, so that the serializer reports the missing field.
     """
     href = request.data.get("source_repository_version") or request.data.get("source_repository")
+    return _may_view_repository_of(request, href)
+
+
+def has_base_version_param_perms(request, view, action) -> bool:
+    """
+    Check that the user may view the repository of the `base_version` in the request body.
+
+    Returns True when the body names none, because the change then starts from the target.
+    """
+    return _may_view_repository_of(request, request.data.get("base_version"))
+
+
+def _may_view_repository_of(request, href) -> bool:
+    """Tell whether the user may view the repository (or its version) that `href` names."""
     if not isinstance(href, str) or not href:
         return True
     try:
@@ -166,9 +180,11 @@ def has_source_repository_param_perms(request, view, action) -> bool:
         # The serializer reports the invalid href with a 400.
         log.debug("Source href did not resolve: href=%s", href)
         return True
-    if not hasattr(source, "cast"):
+    # A repository version names its repository; the permission is on the repository.
+    repository = getattr(source, "repository", source)
+    if not hasattr(repository, "cast"):
         return True
-    repository = getattr(source, "repository", source).cast()
+    repository = repository.cast()
     if isinstance(repository, models.ContainerPushRepository):
         permission = f"{APP_LABEL}.view_containerpushrepository"
         return user_has_namespace_or_obj_perm(request, repository, permission)

@@ -137,8 +137,7 @@ class BaseVersionMixin(serializers.Serializer):
     """
     An optional base version of a content change, which must be container content.
 
-    NOTE: the access policy checks permissions on the target repository only, so a user who
-    may modify it can start from a version of a repository they cannot view.
+    The access policy also requires permission to view the base version's repository.
     """
 
     base_version = RepositoryVersionRelatedField(

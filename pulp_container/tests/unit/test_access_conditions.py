@@ -6,11 +6,13 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 
-from pulpcore.plugin.util import assign_role
+from pulpcore.plugin.util import assign_role, get_url
 
 from pulp_container.app import models
 from pulp_container.app.auth.permissions import may_push
 from pulp_container.app.global_access_conditions import (
+    has_base_version_param_perms,
+    has_source_repository_param_perms,
     namespace_is_username,
     namespace_of,
     namespace_permission,
@@ -147,3 +149,37 @@ def test_push_namespace_owner(namespace_setup):
     assert may_push(owner, f"{namespace_setup.namespace.name}/new", None)
     assert may_push(owner, namespace_setup.private.base_path, namespace_setup.private)
     assert not may_push(stranger, f"{namespace_setup.namespace.name}/new", None)
+
+
+@pytest.fixture
+def hidden_source(db):
+    """A repository with one version that a new user without roles cannot view."""
+    repository = models.ContainerRepository.objects.create(name=f"src{uuid.uuid4().hex[:6]}")
+    with repository.new_version():
+        pass
+    return repository
+
+
+@pytest.mark.parametrize(
+    "field,condition",
+    [
+        ("source_repository_version", has_source_repository_param_perms),
+        ("base_version", has_base_version_param_perms),
+    ],
+)
+def test_version_of_hidden_repository_denied(hidden_source, field, condition):
+    href = f"{get_url(hidden_source)}versions/{hidden_source.latest_version().number}/"
+    assert not condition(_request(_user(), {field: href}), None, "modify")
+    viewer = _user("viewer")
+    assign_role("container.containerrepository_viewer", viewer, hidden_source)
+    assert condition(_request(viewer, {field: href}), None, "modify")
+
+
+def test_hidden_source_repository_denied(hidden_source):
+    href = get_url(hidden_source)
+    request = _request(_user(), {"source_repository": href})
+    assert not has_source_repository_param_perms(request, None, "copy_tags")
+
+
+def test_no_base_version_allowed():
+    assert has_base_version_param_perms(_request(None, {}), None, "modify")
