@@ -361,7 +361,11 @@ class TagCopySerializer(CopySourceMixin):
         child=serializers.CharField(),
         required=False,
         allow_null=True,
-        help_text=_("Names of the tags to copy. All tags are copied when omitted."),
+        allow_empty=False,
+        help_text=_(
+            "Names of the tags to copy. All tags are copied when omitted; an empty list is "
+            "rejected."
+        ),
     )
 
     def validate(self, data: dict) -> dict:
@@ -388,7 +392,11 @@ class ManifestCopySerializer(CopySourceMixin):
         child=serializers.CharField(),
         required=False,
         allow_null=True,
-        help_text=_("Digests of the manifests to copy. All manifests when omitted."),
+        allow_empty=False,
+        help_text=_(
+            "Digests of the manifests to copy. All manifests when omitted; an empty list is "
+            "rejected."
+        ),
     )
     media_types = serializers.ListField(
         child=serializers.ChoiceField(choices=MANIFEST_MEDIA_TYPES),

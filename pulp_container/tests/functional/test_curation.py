@@ -317,3 +317,12 @@ def test_unknown_content_href_rejected(api, destination):
     message = post_400(api, f"{destination['pulp_href']}add/", {"content_units": [href]})
 
     assert href in json.loads(message)["content_units"][0]
+
+
+@pytest.mark.parametrize("action,field", [("copy_tags", "names"), ("copy_manifests", "digests")])
+def test_copy_empty_selection_rejected(api, source, destination, action, field):
+    path = f"{destination['pulp_href']}{action}/"
+    message = post_400(api, path, {"source_repository": source["pulp_href"], field: []})
+    assert field in message
+    assert "empty" in message
+    assert api.get(destination["pulp_href"])["latest_version_href"].endswith("/versions/0/")
