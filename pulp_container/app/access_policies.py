@@ -303,9 +303,8 @@ PUSH_REPOSITORY_VERSION_ACCESS_POLICY = {
 
 # Distributions: the registry repository names. Public distributions are visible to everyone;
 # roles on the namespace of the first path segment count like roles on the distribution.
-_REPOSITORY_PARAM_VIEW = (
-    "has_repo_or_repo_ver_param_model_or_domain_or_obj_perms:container.view_containerrepository"
-)
+# The `repository` or `repository_version` of the body may be a container or a push repository.
+_REPOSITORY_PARAM_VIEW = "has_repository_param_perms"
 
 DISTRIBUTION_ACCESS_POLICY = {
     "statements": [

@@ -161,6 +161,17 @@ def has_source_repository_param_perms(request, view, action) -> bool:
     return _may_view_repository_of(request, href)
 
 
+def has_repository_param_perms(request, view, action) -> bool:
+    """
+    Check that the user may view the `repository` or `repository_version` in the request body.
+
+    A distribution may serve a container repository or a push repository, each with its own
+    view permission; push repositories also count namespace roles.
+    """
+    href = request.data.get("repository_version") or request.data.get("repository")
+    return _may_view_repository_of(request, href)
+
+
 def has_base_version_param_perms(request, view, action) -> bool:
     """
     Check that the user may view the repository of the `base_version` in the request body.

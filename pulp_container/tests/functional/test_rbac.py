@@ -11,7 +11,9 @@ import uuid
 import pytest
 import requests
 
+from pulp_container.tests.functional.images import build_image, push_image
 from pulp_container.tests.functional.rbac_users import users  # noqa: F401
+from pulp_container.tests.functional.registry_client import RegistryClient
 
 NAMESPACES = "/pulp/api/v3/pulp_container/namespaces/"
 DISTRIBUTIONS = "/pulp/api/v3/distributions/container/container/"
@@ -228,3 +230,25 @@ def test_admin_sees_private_distribution(api, owner_distributions):
     private = owner_distributions["private"]
     names = {item["name"] for item in api.list_all(DISTRIBUTIONS, name=private["name"])}
     assert names == {private["name"]}
+
+
+def test_distribution_serves_push_repository(api, stack, owner, owner_distributions, call):
+    """A namespace owner may point a distribution at a push repository they can view."""
+    own = RegistryClient(stack.content_origin, owner.name, owner.password)
+    push_image(own, f"{owner.name}/pushed", "1", build_image(seeds=("rbac-pushed",)))
+    admin = RegistryClient(stack.content_origin, "admin", stack.admin_password)
+    push_image(admin, f"adminonly-{uuid.uuid4().hex[:8]}/app", "1", build_image(seeds=("rbac",)))
+    pushed = {
+        repository["name"]: repository["pulp_href"]
+        for repository in api.list_all("/pulp/api/v3/repositories/container/container-push/")
+    }
+    href = owner_distributions["public"]["pulp_href"]
+
+    allowed = call(owner, "PATCH", href, {"repository": pushed[f"{owner.name}/pushed"]})
+    assert allowed.status_code == 202, allowed.text
+    api.wait_task(allowed.json()["task"])
+    assert api.get(href)["repository"] == pushed[f"{owner.name}/pushed"]
+
+    foreign = next(href for name, href in pushed.items() if name.startswith("adminonly-"))
+    denied = call(owner, "PATCH", href, {"repository": foreign})
+    assert denied.status_code == 403, denied.text
