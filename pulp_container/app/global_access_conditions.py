@@ -191,7 +191,7 @@ def _may_view_repository_of(request, href) -> bool:
         # The serializer reports the invalid href with a 400.
         log.debug("Source href did not resolve: href=%s", href)
         return True
-    # A repository version names its repository; the permission is on the repository.
+    # A repository version names its repository, and the permission is on the repository.
     repository = getattr(source, "repository", source)
     if not hasattr(repository, "cast"):
         return True

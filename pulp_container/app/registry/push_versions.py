@@ -203,9 +203,9 @@ def change_content(
     Returns:
         The new version, or None when nothing changed.
     """
-    # NOTE: pulpcore numbers a task's version from the repository row it loaded when the task
-    # started, so a task that overlaps a push may still fail on the version number; its
-    # content is then not applied and the task can be run again.
+    # NOTE: pulpcore numbers a task's version from the repository row it loaded at its start,
+    # so a task that overlaps a push may still fail on the version number. Its change is then
+    # not applied, and running the task again succeeds.
     added_all = {content.pk: content for content in add}
     deadline = time.monotonic() + TASK_WAIT_SECONDS
     for attempt in itertools.count(1):
