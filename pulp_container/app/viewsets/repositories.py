@@ -59,10 +59,11 @@ class ContainerRepositoryViewSet(
         remote = serializer.validated_data.get("remote", repository.remote)
         mirror = serializer.validated_data.get("mirror", False)
 
+        # The remote is reserved exclusively: two syncs of one remote at once can collide in
+        # pulpcore's RemoteArtifactSaver on the remote artifact's unique key and fail.
         result = dispatch(
             tasks.synchronize,
-            shared_resources=[remote],
-            exclusive_resources=[repository],
+            exclusive_resources=[repository, remote],
             kwargs={
                 "remote_pk": str(remote.pk),
                 "repository_pk": str(repository.pk),

@@ -298,3 +298,22 @@ def test_sync_from_pulp_registry(api, stack, anonymous_upstream):
     blobs = api.list_all("/pulp/api/v3/content/container/blobs/", repository_version=copy_version)
     assert len(blobs) == len(expected_content(images, images)[1])
     assert [blob["digest"] for blob in blobs if not blob["artifact"]] == []
+
+
+def test_syncs_of_one_remote_run_one_after_another(api, anonymous_upstream):
+    """Two syncs of one remote into two repositories both complete, one after the other."""
+    registry, _ = anonymous_upstream
+    remote = api.post(
+        REMOTES,
+        {"name": str(uuid.uuid4()), "url": registry.url, "upstream_name": "sync/images"},
+    )
+    hrefs = [api.post(REPOSITORIES, {"name": str(uuid.uuid4())})["pulp_href"] for _ in range(2)]
+    replies = [
+        api.session.post(api.url(f"{href}sync/"), json={"remote": remote["pulp_href"]})
+        for href in hrefs
+    ]
+    tasks = [api.wait_task(reply.json()["task"]) for reply in replies]
+    windows = sorted((task["started_at"], task["finished_at"]) for task in tasks)
+    assert windows[0][1] <= windows[1][0]
+    for href in hrefs:
+        assert api.get(href)["latest_version_href"].endswith("/versions/1/")
