@@ -106,17 +106,36 @@ def test_repository_sync_and_versions(pulp_cli, synced):
     assert synced["repository"] in {item["name"] for item in listed}
 
 
+def repository_content(pulp_cli, repository: str, kind: str) -> list:
+    """List the units of one content type in a repository's latest version."""
+    return pulp_cli(
+        "container", "repository", "content", "-t", kind, "list", "--repository", repository
+    )
+
+
+def change_tag(pulp_cli, action: str, repository: str, name: str, digest: str) -> None:
+    """Add or remove a tag unit with `pulp container repository content -t tag`."""
+    pulp_cli(
+        "container",
+        "repository",
+        "content",
+        "-t",
+        "tag",
+        action,
+        "--repository",
+        repository,
+        "--name",
+        name,
+        "--digest",
+        digest,
+    )
+
+
 def test_repository_content_lists(pulp_cli, synced):
     repository = synced["repository"]
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
-    )
-    manifests = pulp_cli(
-        "container", "repository", "content", "-t", "manifest", "list", "--repository", repository
-    )
-    blobs = pulp_cli(
-        "container", "repository", "content", "-t", "blob", "list", "--repository", repository
-    )
+    tags = repository_content(pulp_cli, repository, "tag")
+    manifests = repository_content(pulp_cli, repository, "manifest")
+    blobs = repository_content(pulp_cli, repository, "blob")
 
     assert sorted(tag["name"] for tag in tags) == list(TAGS)
     assert {manifest["digest"] for manifest in manifests} == set(synced["digests"].values())
@@ -137,42 +156,12 @@ def test_content_list_filters(pulp_cli, synced):
 def test_content_remove_and_add(pulp_cli, synced):
     repository = synced["repository"]
     digest = synced["digests"]["v2"]
-    pulp_cli(
-        "container",
-        "repository",
-        "content",
-        "-t",
-        "tag",
-        "remove",
-        "--repository",
-        repository,
-        "--name",
-        "v2",
-        "--digest",
-        digest,
-    )
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
-    )
+    change_tag(pulp_cli, "remove", repository, "v2", digest)
+    tags = repository_content(pulp_cli, repository, "tag")
     assert [tag["name"] for tag in tags] == ["v1"]
 
-    pulp_cli(
-        "container",
-        "repository",
-        "content",
-        "-t",
-        "tag",
-        "add",
-        "--repository",
-        repository,
-        "--name",
-        "v2",
-        "--digest",
-        digest,
-    )
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
-    )
+    change_tag(pulp_cli, "add", repository, "v2", digest)
+    tags = repository_content(pulp_cli, repository, "tag")
     assert sorted(tag["name"] for tag in tags) == list(TAGS)
 
 
@@ -190,15 +179,11 @@ def test_tag_and_untag(pulp_cli, synced):
         "--digest",
         digest,
     )
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
-    )
+    tags = repository_content(pulp_cli, repository, "tag")
     assert "stable" in {tag["name"] for tag in tags}
 
     pulp_cli("container", "repository", "untag", "--name", repository, "--tag", "stable")
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", repository
-    )
+    tags = repository_content(pulp_cli, repository, "tag")
     assert "stable" not in {tag["name"] for tag in tags}
 
 
@@ -231,19 +216,8 @@ def test_copy_tag_and_manifest(pulp_cli, synced):
         synced["digests"]["v2"],
     )
 
-    tags = pulp_cli(
-        "container", "repository", "content", "-t", "tag", "list", "--repository", tag_target
-    )
-    manifests = pulp_cli(
-        "container",
-        "repository",
-        "content",
-        "-t",
-        "manifest",
-        "list",
-        "--repository",
-        manifest_target,
-    )
+    tags = repository_content(pulp_cli, tag_target, "tag")
+    manifests = repository_content(pulp_cli, manifest_target, "manifest")
     assert [tag["name"] for tag in tags] == ["v1"]
     assert [manifest["digest"] for manifest in manifests] == [synced["digests"]["v2"]]
 
