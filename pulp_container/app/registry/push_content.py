@@ -175,28 +175,32 @@ def store_manifest(
         change_content(repository.pk, add=content)
 
 
-def _check_not_listed(manifest: Manifest, content: QuerySet) -> None:
+def _reject_if_used(users: QuerySet, digest: str, users_key: str, message: str) -> None:
     """
-    Reject the deletion of a manifest that a manifest list or index of the version names.
+    Raise UNSUPPORTED (409 Conflict) naming up to 10 manifests of `users`, if there are any.
 
-    Removing it would leave the list pointing at a manifest that the repository no longer
-    serves, so pulls of that platform would fail.
+    Deleting content that manifests of the version still use would leave those manifests
+    unpullable, so the client must delete them first.
     """
-    lists = list(
-        Manifest.objects.filter(pk__in=content, listed_manifests=manifest).values_list(
-            "digest", flat=True
-        )[:10]
-    )
-    if lists:
+    digests = list(users.values_list("digest", flat=True)[:10])
+    if digests:
         raise RegistryError(
             "UNSUPPORTED",
-            detail={"digest": manifest.digest, "manifest_lists": lists},
-            message=(
-                "The manifest is named by a manifest list or index of this repository; "
-                "delete those lists first"
-            ),
+            detail={"digest": digest, users_key: digests},
+            message=message,
             status=409,
         )
+
+
+def _check_not_listed(manifest: Manifest, content: QuerySet) -> None:
+    """Reject the deletion of a manifest that a manifest list or index of the version names."""
+    _reject_if_used(
+        Manifest.objects.filter(pk__in=content, listed_manifests=manifest),
+        manifest.digest,
+        "manifest_lists",
+        "The manifest is named by a manifest list or index of this repository; "
+        "delete those lists first",
+    )
 
 
 def delete_manifest(repository: ContainerPushRepository, digest: str) -> None:
@@ -263,19 +267,12 @@ def delete_blob(repository: ContainerPushRepository, digest: str) -> None:
             detail={"digest": digest},
             message="The repository has no blob with this digest",
         )
-    users = list(
-        Manifest.objects.filter(pk__in=content, blobs__digest=digest).values_list(
-            "digest", flat=True
-        )[:10]
+    _reject_if_used(
+        Manifest.objects.filter(pk__in=content, blobs__digest=digest),
+        digest,
+        "manifests",
+        "A manifest of this repository uses the blob. Delete those manifests first",
     )
-    if users:
-        # Removing it would leave those manifests unpullable, so delete them first.
-        raise RegistryError(
-            "UNSUPPORTED",
-            detail={"digest": digest, "manifests": users},
-            message="A manifest of this repository uses the blob; delete those manifests first",
-            status=409,
-        )
     pending.delete()
     if in_version:
         change_content(repository.pk, remove=Content.objects.filter(pk__in=blobs))
