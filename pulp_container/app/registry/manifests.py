@@ -154,6 +154,8 @@ async def get_manifest(request: web.Request) -> web.Response:
             reply = await load_guarded(request, access, _load_reply, name, reference, accept)
         except schema1_cache.ConfigNotStored as needed:
             # Downloaded here on the event loop, so that the ORM thread is not held meanwhile.
+            # NOTE: if more than 64 other configs are fetched before the retry, this one is
+            # evicted and the retry raises ConfigNotStored again, which the client sees as 500.
             await schema1_cache.fetch_config(needed)
             reply = await load_guarded(request, access, _load_reply, name, reference, accept)
     headers = {

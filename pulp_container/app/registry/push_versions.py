@@ -247,7 +247,7 @@ class _TaskBuildingVersion(Exception):
 def _change_content_once(
     repository_pk, added_all: dict, remove: Optional[QuerySet]
 ) -> Optional[RepositoryVersion]:
-    """Run one attempt of `change_content`; the caller holds a transaction."""
+    """Run one attempt of `change_content` inside the caller's transaction."""
     repository = Repository.objects.select_for_update().get(pk=repository_pk)
     previous = _latest_version(repository_pk)
     if previous is not None and not previous.complete and _task_running(repository):

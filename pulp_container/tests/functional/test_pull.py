@@ -372,6 +372,7 @@ def test_schema1_with_stuck_remote(api, upstream_registry, anonymous, served):
     _distribute(api, "stuck/app", repository)
     upstream.stop()
     listener = _hang_on(upstream.port)
+
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             started = time.monotonic()
@@ -388,6 +389,7 @@ def test_schema1_with_stuck_remote(api, upstream_registry, anonymous, served):
         again_after = time.monotonic() - again_started
     finally:
         listener.close()
+
     assert listed.status_code == 200
     assert listed_after < 10
     assert reply.status_code == 404
